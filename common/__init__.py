@@ -1,0 +1,1 @@
+"""Stdlib-only pieces shared by training, export and the facade."""

@@ -1,0 +1,52 @@
+import numpy as np
+import pytest
+
+from training.evaluate import horizon_metrics, point_metrics, recursive_forecast
+
+
+def test_point_metrics_by_hand() -> None:
+    actual = np.array([100.0, 102.0, 101.0, 105.0])
+    predicted = np.array([101.0, 101.0, 103.0, 104.0])
+    baseline = np.array([99.0, 100.0, 102.0, 101.0])  # yesterday's price
+    m = point_metrics(actual, predicted, baseline)
+    # errors 1, 1, 2, 1 -> MAE 1.25, RMSE sqrt(7/4)
+    assert m["mae"] == pytest.approx(1.25)
+    assert m["rmse"] == pytest.approx(np.sqrt(7 / 4))
+    assert m["mape"] == pytest.approx(100 * np.mean([1 / 100, 1 / 102, 2 / 101, 1 / 105]))
+    # baseline errors 1, 2, 1, 4 -> MAE 2.0
+    assert m["baseline_mae"] == pytest.approx(2.0)
+    assert m["mase"] == pytest.approx(1.25 / 2.0)
+
+
+def test_persistence_scores_mase_one() -> None:
+    actual = np.array([1.0, 2.0, 3.0])
+    assert point_metrics(actual, actual - 1, actual - 1)["mase"] == pytest.approx(1.0)
+
+
+def test_recursive_forecast_feeds_predictions_back() -> None:
+    # A "model" that adds 1 to the last value: forecasts count up from the window's end.
+    def predict(w: np.ndarray) -> np.ndarray:
+        return w[:, -1, :] + 1
+
+    windows = np.array([[[1.0], [2.0], [3.0]], [[10.0], [10.0], [10.0]]])
+    out = recursive_forecast(predict, windows, steps=4)
+    assert out.tolist() == [[4, 5, 6, 7], [11, 12, 13, 14]]
+
+
+def test_recursive_forecast_window_slides() -> None:
+    # Mean of the window: checks the fed-back value enters and the oldest leaves.
+    def predict(w: np.ndarray) -> np.ndarray:
+        return w.mean(axis=1)
+
+    out = recursive_forecast(predict, np.array([[[0.0], [3.0]]]), steps=3)
+    assert out[0].tolist() == [1.5, 2.25, 1.875]
+
+
+def test_horizon_metrics_against_flat_forecast() -> None:
+    prices = np.array([10.0, 11.0, 12.0, 13.0, 14.0])
+    origins = np.array([0, 1, 2])
+    forecasts = np.array([[11.0, 12.0], [12.0, 13.0], [13.0, 15.0]])
+    m = horizon_metrics(prices, origins, forecasts, [1, 2])
+    assert m["1"]["mae"] == 0 and m["1"]["baseline_mae"] == 1 and m["1"]["n"] == 3
+    # h=2 scores origins 0, 1, 2 (targets 12, 13, 14): errors 0, 0, 1; flat errors 2, 2, 2
+    assert m["2"]["mae"] == pytest.approx(1 / 3) and m["2"]["baseline_mae"] == 2

@@ -1,0 +1,1 @@
+"""Training pipeline: daily Close prices to an evaluated Keras LSTM and its artifacts."""

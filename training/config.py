@@ -1,0 +1,34 @@
+"""Training settings, with the defaults the CLI shows."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from datetime import date
+from typing import Any
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything that determines a training run's result."""
+
+    ticker: str = "AAPL"
+    start: date = date(2014, 1, 1)
+    end: date = date(2024, 12, 31)
+    window: int = 60
+    val_fraction: float = 0.15
+    test_fraction: float = 0.15
+    units: tuple[int, ...] = (64,)
+    epochs: int = 40
+    batch_size: int = 32
+    learning_rate: float = 1e-3
+    patience: int = 6
+    seed: int = 42
+    horizons: tuple[int, ...] = field(default=(1, 5, 10))
+
+    def to_json(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["start"] = self.start.isoformat()
+        data["end"] = self.end.isoformat()
+        data["units"] = list(self.units)
+        data["horizons"] = list(self.horizons)
+        return data

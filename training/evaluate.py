@@ -1,0 +1,94 @@
+"""Forecast metrics in price units, against the persistence baseline.
+
+``MASE`` here is the model's MAE divided by the MAE of the persistence
+forecast ("tomorrow = today") over the same test targets: below 1 the model
+beats persistence, above 1 it loses to it. For a horizon ``h`` the baseline is
+the flat forecast (the last known price held for ``h`` days).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+FloatArray = npt.NDArray[np.float64]
+Predict = Callable[[FloatArray], FloatArray]
+
+
+def mae(actual: FloatArray, predicted: FloatArray) -> float:
+    return float(np.mean(np.abs(actual - predicted)))
+
+
+def rmse(actual: FloatArray, predicted: FloatArray) -> float:
+    return float(np.sqrt(np.mean((actual - predicted) ** 2)))
+
+
+def mape(actual: FloatArray, predicted: FloatArray) -> float:
+    """Mean absolute percentage error, in percent."""
+    return float(np.mean(np.abs((actual - predicted) / actual)) * 100.0)
+
+
+def point_metrics(actual: FloatArray, predicted: FloatArray, baseline: FloatArray) -> dict[str, float]:
+    """MAE, RMSE, MAPE of a forecast and of its baseline, and MASE (ratio of MAEs)."""
+    model_mae = mae(actual, predicted)
+    base_mae = mae(actual, baseline)
+    return {
+        "mae": model_mae,
+        "rmse": rmse(actual, predicted),
+        "mape": mape(actual, predicted),
+        "mase": model_mae / base_mae if base_mae > 0 else float("nan"),
+        "baseline_mae": base_mae,
+        "baseline_rmse": rmse(actual, baseline),
+        "baseline_mape": mape(actual, baseline),
+    }
+
+
+def recursive_forecast(predict: Predict, windows: FloatArray, steps: int) -> FloatArray:
+    """Forecasts ``steps`` values per window by feeding each prediction back.
+
+    Args:
+        predict: maps scaled windows ``[n, W, 1]`` to next values ``[n, 1]``.
+        windows: scaled input windows ``[n, W, 1]``.
+        steps: how many days ahead.
+
+    Returns:
+        Scaled forecasts ``[n, steps]``.
+    """
+    current = windows.copy()
+    out = np.empty((windows.shape[0], steps))
+    for k in range(steps):
+        nxt = np.asarray(predict(current), dtype=np.float64).reshape(-1, 1)
+        out[:, k] = nxt[:, 0]
+        current = np.concatenate([current[:, 1:, :], nxt[:, :, np.newaxis]], axis=1)
+    return out
+
+
+def horizon_metrics(
+    prices: FloatArray,
+    origins: npt.NDArray[np.integer[Any]],
+    forecasts: FloatArray,
+    horizons: Sequence[int],
+) -> dict[str, dict[str, float]]:
+    """Scores recursive forecasts at each horizon against the flat forecast.
+
+    Args:
+        prices: the whole price series (price units).
+        origins: for each forecast, the index of its last known price.
+        forecasts: forecasts in price units, ``[n, max_horizon]``.
+        horizons: horizons to score (1-based days ahead).
+
+    Only origins whose ``h``-th day ahead is inside ``prices`` are scored.
+    """
+    result: dict[str, dict[str, float]] = {}
+    idx = origins.astype(np.int64)
+    for h in horizons:
+        ok = idx + h < prices.shape[0]
+        actual = prices[idx[ok] + h]
+        flat = prices[idx[ok]]
+        metrics = point_metrics(actual, forecasts[ok, h - 1], flat)
+        metrics["n"] = int(ok.sum())
+        result[str(h)] = metrics
+    return result
