@@ -9,7 +9,7 @@ TICKER ?= AAPL
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run train test lint format clean
+.PHONY: setup run train export grpc-server test lint format clean
 
 setup: $(STAMP)
 
@@ -25,6 +25,14 @@ run: setup
 
 train: setup
 	$(BIN)/python -m training --ticker $(TICKER) $(ARGS)
+
+# Export the newest run of TICKER as the next version under models/<model>/.
+export: setup
+	$(BIN)/python -m export publish --ticker $(TICKER)
+
+# TF Serving's gRPC API on :8500 over models/, for machines without Docker.
+grpc-server: setup
+	$(BIN)/python -m export.grpc_server --models-dir models --port 8500
 
 lint: setup
 	$(BIN)/ruff check .

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from common.prices import PriceSeries
-from tests.training.conftest import SMALL
+from tests.conftest import SMALL
 from training import artifacts
 from training.config import TrainConfig
 from training.pipeline import RunResult, train

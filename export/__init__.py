@@ -1,0 +1,1 @@
+"""Export: training runs to versioned TF Serving SavedModels (``models/<model>/<N>/``)."""

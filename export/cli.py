@@ -1,0 +1,103 @@
+"""Command line: ``python -m export {publish,list,retire,republish}``.
+
+The version folder is the unit of deployment: publishing adds ``<N+1>/``,
+which TF Serving and the facade pick up within seconds; ``retire`` takes a
+version out of service (a roll back when it is the newest); ``republish``
+brings an older version back as the newest.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+from pathlib import Path
+
+from common.naming import model_name
+from export.contract import ASSETS_EXTRA, METADATA_FILE
+from export.exporter import ExportError, export_run, latest_run, republish_version
+from export.versions import RETIRED, list_versions, retire
+
+DEFAULT_MODELS_DIR = Path(os.environ.get("MODELS_DIR", "models"))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m export", description=__doc__)
+    p.add_argument("--models-dir", type=Path, default=DEFAULT_MODELS_DIR, help="TF Serving's model base folder")
+    sub = p.add_subparsers(dest="command", required=True)
+
+    pub = sub.add_parser("publish", help="export a training run as the next version")
+    pub.add_argument("run", type=Path, nargs="?", help="run folder (default: the newest run of --ticker)")
+    pub.add_argument("--ticker", default="AAPL", help="pick the newest run of this ticker")
+    pub.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    pub.add_argument("--model", help="serving name (default: derived from the ticker)")
+    pub.add_argument("--if-missing", action="store_true", help="do nothing when the model already has a version")
+
+    ls = sub.add_parser("list", help="list models and versions")
+    ls.add_argument("--model")
+
+    ret = sub.add_parser("retire", help="take a version out of service (moved under .retired/)")
+    ret.add_argument("--model", required=True)
+    ret.add_argument("version", type=int)
+
+    rep = sub.add_parser("republish", help="publish a copy of an older (or retired) version as the newest")
+    rep.add_argument("--model", required=True)
+    rep.add_argument("version", type=int)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    models_dir: Path = args.models_dir
+    try:
+        if args.command == "publish":
+            return _publish(args, models_dir)
+        if args.command == "list":
+            _list(models_dir, args.model)
+            return 0
+        model_dir = models_dir / args.model
+        if args.command == "retire":
+            print(f"retired {args.model} version {args.version} -> {retire(model_dir, args.version)}")
+            return 0
+        source = _find_version(model_dir, args.version)
+        print(f"published {republish_version(model_dir, source)} (copy of version {args.version})")
+        return 0
+    except (ExportError, FileNotFoundError, FileExistsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+
+
+def _publish(args: argparse.Namespace, models_dir: Path) -> int:
+    name = args.model or model_name(args.ticker)
+    if args.if_missing and list_versions(models_dir / name):
+        print(f"{name} already has versions {list_versions(models_dir / name)}; nothing to do")
+        return 0
+    run = args.run or latest_run(args.runs_dir, model_name(args.ticker))
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    published = export_run(run, models_dir, model=args.model)
+    print(f"published {published}")
+    return 0
+
+
+def _list(models_dir: Path, only: str | None) -> None:
+    models = [only] if only else sorted(p.name for p in models_dir.glob("*") if p.is_dir())
+    for name in models:
+        for version in list_versions(models_dir / name):
+            meta_path = models_dir / name / str(version) / ASSETS_EXTRA / METADATA_FILE
+            meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+            test = meta.get("metrics", {}).get("test", {})
+            mase = f"MASE {test['mase']:.4f}" if "mase" in test else ""
+            print(f"{name}\t{version}\t{meta.get('created_at', '?')}\twindow {meta.get('window', '?')}\t{mase}")
+
+
+def _find_version(model_dir: Path, version: int) -> Path:
+    live = model_dir / str(version)
+    if live.is_dir():
+        return live
+    retired = sorted((model_dir / RETIRED).glob(f"{version}-*"))
+    if retired:
+        return retired[-1]
+    raise FileNotFoundError(f"no live or retired version {version} in {model_dir}")

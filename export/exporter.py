@@ -1,0 +1,130 @@
+"""From a training run folder to a published TF Serving model version."""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from common.naming import model_name
+from export.contract import (
+    ASSETS_EXTRA,
+    DEFAULT_SIGNATURE,
+    FORECAST_SIGNATURE,
+    MAX_FORECAST_STEPS,
+    METADATA_FILE,
+    SCALER_FILE,
+    WARMUP_FILE,
+    signature_contract,
+)
+from export.versions import publish
+
+logger = logging.getLogger(__name__)
+
+RUN_FILES = ("modelo_lstm.h5", "scaler.pkl", "metrics.json")
+
+
+class ExportError(RuntimeError):
+    """A run folder that cannot be exported, with the reason."""
+
+
+def read_run(run_dir: Path) -> dict[str, Any]:
+    """Checks a run folder and returns its metrics."""
+    missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
+    if missing:
+        raise ExportError(f"{run_dir} is not a training run folder (missing {', '.join(missing)})")
+    metrics: dict[str, Any] = json.loads((run_dir / "metrics.json").read_text())
+    return metrics
+
+
+def latest_run(runs_dir: Path, model: str) -> Path:
+    """The newest run folder of a model under ``runs/<model>/``."""
+    candidates = sorted(p for p in (runs_dir / model).glob("*") if (p / "metrics.json").is_file())
+    if not candidates:
+        raise ExportError(f"no training run for {model!r} under {runs_dir}; train one first")
+    return candidates[-1]
+
+
+def build_metadata(run_dir: Path, metrics: dict[str, Any], *, model: str, version: int) -> dict[str, Any]:
+    """The version's self-description, read by the facade and by operators."""
+    from training.artifacts import library_versions
+
+    window = int(metrics["config"]["window"])
+    return {
+        "model": model,
+        "version": version,
+        "ticker": metrics["ticker"],
+        "window": window,
+        "scaler": {
+            "kind": "MinMaxScaler",
+            "feature_range": [0.0, 1.0],
+            "data_min": metrics["scaler"]["data_min"],
+            "data_max": metrics["scaler"]["data_max"],
+        },
+        "data": metrics["data"],
+        "metrics": {"test": metrics["test"], "horizons": metrics["horizons"]},
+        "training_config": metrics["config"],
+        "signatures": signature_contract(window),
+        "default_signature": DEFAULT_SIGNATURE,
+        "forecast_signature": FORECAST_SIGNATURE,
+        "max_forecast_steps": MAX_FORECAST_STEPS,
+        "source_run": str(run_dir),
+        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "versions": {"training": metrics.get("versions", {}), "export": library_versions()},
+    }
+
+
+def export_run(run_dir: Path, models_dir: Path, *, model: str | None = None, version: int | None = None) -> Path:
+    """Exports a run as the next version of its model and publishes it atomically.
+
+    Args:
+        run_dir: a training run folder (``modelo_lstm.h5``, ``scaler.pkl``, ``metrics.json``).
+        models_dir: the model base folder TF Serving watches (``models/``).
+        model: serving name; derived from the run's ticker by default.
+        version: the version number; the next free one by default.
+
+    Returns:
+        The published folder ``models_dir/<model>/<N>``.
+    """
+    from export.savedmodel import write_savedmodel
+    from export.warmup import write_warmup
+    from training.artifacts import load_model
+
+    metrics = read_run(run_dir)
+    name = model or model_name(metrics["ticker"])
+    window = int(metrics["config"]["window"])
+    lo, hi = float(metrics["scaler"]["data_min"]), float(metrics["scaler"]["data_max"])
+    keras_model = load_model(run_dir)
+
+    def build(staging: Path, number: int) -> None:
+        write_savedmodel(keras_model, staging, window=window, data_min=lo, data_max=hi)
+        extra = staging / ASSETS_EXTRA
+        extra.mkdir()
+        shutil.copy2(run_dir / SCALER_FILE, extra / SCALER_FILE)
+        meta = build_metadata(run_dir, metrics, model=name, version=number)
+        (extra / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
+        write_warmup(extra / WARMUP_FILE, model=name, window=window, data_min=lo, data_max=hi)
+
+    published = publish(models_dir / name, build, version=version)
+    logger.info("published %s", published)
+    return published
+
+
+def republish_version(model_dir: Path, source: Path) -> Path:
+    """Publishes a copy of ``source`` (a live or retired version) as the next version.
+
+    The copy's ``metadata.json`` gets its new number and notes where it came from.
+    """
+
+    def build(staging: Path, number: int) -> None:
+        shutil.copytree(source, staging)
+        meta_path = staging / ASSETS_EXTRA / METADATA_FILE
+        meta = json.loads(meta_path.read_text())
+        meta["republished_from"] = {"version": meta.get("version"), "path": str(source)}
+        meta["version"] = number
+        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+
+    return publish(model_dir, build)

@@ -1,0 +1,164 @@
+"""Loads published version folders in-process and follows them as TF Serving does.
+
+Every ``<base>/<model>/<N>/`` holding a ``saved_model.pb`` is a version; the
+newest ``keep`` versions of each model stay loaded (TF Serving's ``latest``
+policy with ``num_versions: keep``), new folders are picked up on ``refresh``
+and vanished ones unloaded. Used by the local gRPC server and the facade's
+embedded backend.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+from export.contract import ASSETS_EXTRA, METADATA_FILE
+from export.versions import list_versions
+
+logger = logging.getLogger(__name__)
+
+
+class ServableNotFound(LookupError):
+    """No such model, or no such version of it loaded."""
+
+
+@dataclass
+class LoadedVersion:
+    """One loaded SavedModel version with its metadata."""
+
+    model: str
+    version: int
+    path: Path
+    metadata: dict[str, Any]
+    loaded: Any = field(repr=False)
+
+    @property
+    def signature_names(self) -> list[str]:
+        return sorted(self.loaded.signatures.keys())
+
+    def input_specs(self, signature: str) -> dict[str, Any]:
+        """Input name -> ``tf.TensorSpec`` of a signature."""
+        return dict(self.loaded.signatures[signature].structured_input_signature[1])
+
+    def run(self, signature: str, inputs: dict[str, npt.NDArray[Any]]) -> dict[str, npt.NDArray[Any]]:
+        """Runs a signature on NumPy inputs (cast to the signature's dtypes).
+
+        Raises:
+            KeyError: unknown signature.
+            ValueError: missing or unexpected inputs.
+            tensorflow.errors.InvalidArgumentError: shapes or values the graph rejects.
+        """
+        import tensorflow as tf
+
+        fn = self.loaded.signatures[signature]
+        specs = self.input_specs(signature)
+        if set(inputs) != set(specs):
+            raise ValueError(f"signature {signature!r} takes inputs {sorted(specs)}, got {sorted(inputs)}")
+        args = {k: tf.constant(np.asarray(v), dtype=specs[k].dtype) for k, v in inputs.items()}
+        return {k: v.numpy() for k, v in fn(**args).items()}
+
+
+class ModelRepository:
+    """Thread-safe map of model name -> loaded versions, refreshed from disk."""
+
+    def __init__(self, base: Path, *, models: list[str] | None = None, keep: int = 2) -> None:
+        self.base = base
+        self.only = models
+        self.keep = keep
+        self._lock = threading.Lock()
+        self._loaded: dict[str, dict[int, LoadedVersion]] = {}
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+
+    def model_names(self) -> list[str]:
+        if self.only is not None:
+            return list(self.only)
+        if not self.base.is_dir():
+            return []
+        return sorted(p.name for p in self.base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+    def refresh(self) -> bool:
+        """Loads new versions and unloads vanished or surplus ones; True if anything changed."""
+        changed = False
+        for name in self.model_names():
+            wanted = [v for v in list_versions(self.base / name) if self._complete(name, v)][-self.keep :]
+            with self._lock:
+                have = dict(self._loaded.get(name, {}))
+            for v in wanted:
+                if v not in have:
+                    try:
+                        have[v] = self._load(name, v)
+                        changed = True
+                        logger.info("loaded %s version %d", name, v)
+                    except Exception:
+                        logger.exception("cannot load %s version %d; skipped", name, v)
+            for v in [v for v in have if v not in wanted]:
+                del have[v]
+                changed = True
+                logger.info("unloaded %s version %d", name, v)
+            with self._lock:
+                self._loaded[name] = have
+        with self._lock:
+            for name in [n for n in self._loaded if n not in self.model_names()]:
+                del self._loaded[name]
+                changed = True
+        return changed
+
+    def get(self, model: str, version: int | None = None) -> LoadedVersion:
+        """The requested version, or the newest loaded one.
+
+        Raises:
+            ServableNotFound: with TF Serving's wording for the case.
+        """
+        with self._lock:
+            versions = self._loaded.get(model)
+            if not versions:
+                raise ServableNotFound(f"Servable not found for request: Latest({model})")
+            if version is None:
+                return versions[max(versions)]
+            if version not in versions:
+                raise ServableNotFound(f"Servable not found for request: Specific({model}, {version})")
+            return versions[version]
+
+    def versions(self, model: str) -> list[int]:
+        with self._lock:
+            return sorted(self._loaded.get(model, {}))
+
+    def start_polling(self, interval_s: float = 1.0) -> None:
+        """Refreshes every ``interval_s`` seconds in a daemon thread (like --file_system_poll_wait_seconds)."""
+        if self._thread is not None:
+            return
+
+        def loop() -> None:
+            while not self._stop.wait(interval_s):
+                try:
+                    self.refresh()
+                except Exception:
+                    logger.exception("model refresh failed")
+
+        self._thread = threading.Thread(target=loop, name="model-poller", daemon=True)
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=5)
+            self._thread = None
+
+    def _complete(self, name: str, version: int) -> bool:
+        return (self.base / name / str(version) / "saved_model.pb").is_file()
+
+    def _load(self, name: str, version: int) -> LoadedVersion:
+        import tensorflow as tf
+
+        path = self.base / name / str(version)
+        meta_path = path / ASSETS_EXTRA / METADATA_FILE
+        metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        return LoadedVersion(name, version, path, metadata, tf.saved_model.load(str(path)))

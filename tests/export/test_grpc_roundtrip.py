@@ -1,0 +1,123 @@
+"""The official tensorflow-serving-api client against the local server, like TF Serving's own server test."""
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_serving.apis import (
+    get_model_metadata_pb2,
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
+
+from export.grpc_server import serve
+from export.repository import ModelRepository
+from tests.conftest import SMALL
+
+pytestmark = pytest.mark.slow
+W = SMALL.window
+
+
+@pytest.fixture(scope="module")
+def channel(models_dir: Path) -> Iterator[grpc.Channel]:
+    repo = ModelRepository(models_dir)
+    repo.refresh()
+    server, port = serve(repo)
+    with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+        yield ch
+    server.stop(grace=None)
+
+
+@pytest.fixture(scope="module")
+def stub(channel: grpc.Channel) -> prediction_service_pb2_grpc.PredictionServiceStub:
+    return prediction_service_pb2_grpc.PredictionServiceStub(channel)
+
+
+def request(signature: str, version: int | None = None, **inputs: Any) -> predict_pb2.PredictRequest:
+    req = predict_pb2.PredictRequest()
+    req.model_spec.name = "aapl"
+    req.model_spec.signature_name = signature
+    if version is not None:
+        req.model_spec.version.value = version
+    for key, value in inputs.items():
+        req.inputs[key].CopyFrom(tf.make_tensor_proto(value))
+    return req
+
+
+def local(models_dir: Path, version: int) -> Any:
+    return tf.saved_model.load(str(models_dir / "aapl" / str(version)))
+
+
+def test_serving_default_round_trip_names_the_newest_version(stub: Any, models_dir: Path) -> None:
+    window = np.linspace(0.5, 0.7, W, dtype=np.float32).reshape(1, W, 1)
+    reply = stub.Predict(request("serving_default", window=window), timeout=10)
+    assert reply.model_spec.name == "aapl" and reply.model_spec.version.value == 2
+    assert reply.model_spec.signature_name == "serving_default"
+    got = tf.make_ndarray(reply.outputs["next"])
+    expected = local(models_dir, 2).signatures["serving_default"](window=tf.constant(window))["next"].numpy()
+    np.testing.assert_allclose(got, expected, rtol=1e-6)
+    assert reply.outputs["next"].float_val  # TF Serving's default encoding
+
+
+def test_forecast_round_trip_on_a_pinned_version(stub: Any, models_dir: Path) -> None:
+    prices = np.linspace(180, 190, W, dtype=np.float32).reshape(1, W)
+    steps = np.array([7], dtype=np.int32)
+    reply = stub.Predict(request("forecast", version=1, prices=prices, steps=steps), timeout=10)
+    assert reply.model_spec.version.value == 1
+    got = tf.make_ndarray(reply.outputs["forecast"])
+    v1 = local(models_dir, 1).signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
+    np.testing.assert_allclose(got, v1["forecast"].numpy(), rtol=1e-6)
+    assert got.shape == (1, 7)
+    v2 = local(models_dir, 2).signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
+    assert not np.allclose(got, v2["forecast"].numpy())  # the pin mattered
+
+
+@pytest.mark.parametrize(
+    ("make", "code", "text"),
+    [
+        (lambda: request("serving_default", version=9, window=np.zeros((1, W, 1), np.float32)), "NOT_FOUND", "9"),
+        (lambda: request("nope", window=np.zeros((1, W, 1), np.float32)), "INVALID_ARGUMENT", "nope"),
+        (
+            lambda: request("forecast", prices=np.ones((1, W), np.float32), steps=np.array([0], np.int32)),
+            "INVALID_ARGUMENT",
+            "steps must be at least 1",
+        ),
+        (lambda: request("serving_default", window=np.zeros((1, W + 3, 1), np.float32)), "INVALID_ARGUMENT", ""),
+    ],
+)
+def test_errors_carry_tf_serving_status_codes(stub: Any, make: Any, code: str, text: str) -> None:
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Predict(make(), timeout=10)
+    assert exc.value.code() == getattr(grpc.StatusCode, code)
+    assert text in exc.value.details()
+
+
+def test_unknown_model(stub: Any) -> None:
+    req = request("serving_default", window=np.zeros((1, W, 1), np.float32))
+    req.model_spec.name = "zzz"
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Predict(req, timeout=10)
+    assert exc.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_model_status_and_metadata(channel: grpc.Channel, stub: Any) -> None:
+    status_req = get_model_status_pb2.GetModelStatusRequest()
+    status_req.model_spec.name = "aapl"
+    status = model_service_pb2_grpc.ModelServiceStub(channel).GetModelStatus(status_req, timeout=10)
+    assert [(s.version, s.state) for s in status.model_version_status] == [
+        (1, get_model_status_pb2.ModelVersionStatus.AVAILABLE),
+        (2, get_model_status_pb2.ModelVersionStatus.AVAILABLE),
+    ]
+    meta_req = get_model_metadata_pb2.GetModelMetadataRequest(metadata_field=["signature_def"])
+    meta_req.model_spec.name = "aapl"
+    meta = stub.GetModelMetadata(meta_req, timeout=10)
+    sig_map = get_model_metadata_pb2.SignatureDefMap()
+    meta.metadata["signature_def"].Unpack(sig_map)
+    assert set(sig_map.signature_def) == {"serving_default", "forecast"}
+    assert set(sig_map.signature_def["forecast"].inputs) == {"prices", "steps"}

@@ -1,0 +1,113 @@
+import json
+import pickle
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow.core.protobuf import saved_model_pb2
+
+from export.contract import MAX_FORECAST_STEPS
+from tests.conftest import SMALL
+from training import artifacts
+from training.evaluate import recursive_forecast
+from training.pipeline import RunResult
+
+pytestmark = pytest.mark.slow
+W = SMALL.window
+
+
+@pytest.fixture(scope="module")
+def v1(models_dir: Path) -> Any:
+    return tf.saved_model.load(str(models_dir / "aapl" / "1"))
+
+
+@pytest.fixture(scope="module")
+def metadata(models_dir: Path) -> dict[str, Any]:
+    return json.loads((models_dir / "aapl" / "1" / "assets.extra" / "metadata.json").read_text())
+
+
+def windows(n: int, seed: int = 0) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    return rng.uniform(0.3, 1.2, size=(n, W, 1)).astype(np.float32)
+
+
+def test_serving_default_matches_the_h5_model(v1: Any, small_run: RunResult) -> None:
+    x = windows(16)
+    keras_model = artifacts.load_model(small_run.run_dir)
+    exported = v1.signatures["serving_default"](window=tf.constant(x))["next"].numpy()
+    np.testing.assert_allclose(exported, keras_model.predict(x, verbose=0), atol=1e-5)
+
+
+def test_forecast_equals_the_python_loop_with_the_scaler(v1: Any, small_run: RunResult) -> None:
+    scaler = artifacts.load_scaler(small_run.run_dir)
+    prices = scaler.inverse_transform(windows(4, seed=1)[:, :, 0].reshape(-1, 1)).reshape(4, W).astype(np.float32)
+    steps = np.array([1, 5, 10, 3], dtype=np.int32)
+    got = v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))["forecast"].numpy()
+    assert got.shape == (4, 10)
+
+    def predict(w: np.ndarray) -> np.ndarray:
+        return v1.signatures["serving_default"](window=tf.constant(w.astype(np.float32)))["next"].numpy()
+
+    scaled = scaler.transform(prices.reshape(-1, 1)).reshape(4, W, 1)
+    expected = scaler.inverse_transform(recursive_forecast(predict, scaled, 10).reshape(-1, 1)).reshape(4, 10)
+    for row, n in enumerate(steps):
+        np.testing.assert_allclose(got[row, :n], expected[row, :n], rtol=1e-4)
+        assert not got[row, n:].any()  # past a row's own horizon: zeros
+
+
+@pytest.mark.parametrize(
+    ("steps", "prices_value", "message"),
+    [(0, 100.0, "steps must be at least 1"), (MAX_FORECAST_STEPS + 1, 100.0, "at most"), (3, -1.0, "positive")],
+)
+def test_forecast_rejects_bad_inputs(v1: Any, steps: int, prices_value: float, message: str) -> None:
+    prices = np.full((1, W), prices_value, dtype=np.float32)
+    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
+        v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant([steps]))
+
+
+def _all_ops(path: Path) -> set[str]:
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((path / "saved_model.pb").read_bytes())
+    ops: set[str] = set()
+    for graph in saved.meta_graphs:
+        ops |= {node.op for node in graph.graph_def.node}
+        for fn in graph.graph_def.library.function:
+            ops |= {node.op for node in fn.node_def}
+    return ops
+
+
+def test_graph_has_no_cudnn_ops(models_dir: Path) -> None:
+    ops = _all_ops(models_dir / "aapl" / "1")
+    assert "While" in ops or "StatelessWhile" in ops  # the graph was really scanned
+    assert not [op for op in ops if "cudnn" in op.lower()]
+
+
+def test_tensor_names_match_metadata(v1: Any, metadata: dict[str, Any]) -> None:
+    assert set(v1.signatures) == set(metadata["signatures"])
+    for name, contract in metadata["signatures"].items():
+        fn = v1.signatures[name]
+        inputs = fn.structured_input_signature[1]
+        assert set(inputs) == set(contract["inputs"])
+        assert set(fn.structured_outputs) == set(contract["outputs"])
+        for key, spec in inputs.items():
+            assert spec.dtype.name == contract["inputs"][key]["dtype"]
+            assert [d if d is not None else -1 for d in spec.shape.as_list()] == contract["inputs"][key]["shape"]
+            assert spec.shape[0] is None  # every input has a batch dimension
+
+
+def test_metadata_describes_the_version(metadata: dict[str, Any], small_run: RunResult, models_dir: Path) -> None:
+    assert metadata["model"] == "aapl" and metadata["version"] == 1 and metadata["ticker"] == "AAPL"
+    assert metadata["window"] == W
+    scaler = artifacts.load_scaler(small_run.run_dir)
+    assert metadata["scaler"]["data_min"] == pytest.approx(scaler.data_min_[0])
+    assert metadata["scaler"]["data_max"] == pytest.approx(scaler.data_max_[0])
+    assert metadata["metrics"]["test"]["mase"] == small_run.metrics["test"]["mase"]
+    assert metadata["data"]["range"] == ["2019-01-02", "2024-12-31"]
+    assert "tensorflow" in metadata["versions"]["export"] and metadata["created_at"]
+    with (models_dir / "aapl" / "1" / "assets.extra" / "scaler.pkl").open("rb") as fh:
+        copied = pickle.load(fh)
+    assert copied.data_max_[0] == scaler.data_max_[0]
+    v2 = json.loads((models_dir / "aapl" / "2" / "assets.extra" / "metadata.json").read_text())
+    assert v2["version"] == 2

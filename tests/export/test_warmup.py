@@ -1,0 +1,32 @@
+from pathlib import Path
+
+import numpy as np
+import pytest
+import tensorflow as tf
+from tensorflow_serving.apis import prediction_log_pb2
+
+from export.repository import ModelRepository
+
+pytestmark = pytest.mark.slow
+
+
+def test_warmup_records_parse_and_the_signatures_accept_them(models_dir: Path) -> None:
+    path = models_dir / "aapl" / "1" / "assets.extra" / "tf_serving_warmup_requests"
+    logs = []
+    for record in tf.data.TFRecordDataset(str(path)):
+        log = prediction_log_pb2.PredictionLog()
+        log.ParseFromString(record.numpy())
+        logs.append(log)
+    signatures = {log.predict_log.request.model_spec.signature_name for log in logs}
+    assert signatures == {"serving_default", "forecast"}
+    assert len(logs) <= 1000  # TF Serving reads at most 1000 warmup records
+
+    repo = ModelRepository(models_dir)
+    repo.refresh()
+    servable = repo.get("aapl", 1)
+    for log in logs:
+        request = log.predict_log.request
+        assert request.model_spec.name == "aapl"
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        outputs = servable.run(request.model_spec.signature_name, inputs)
+        assert all(np.isfinite(v).all() for v in outputs.values())
