@@ -4,12 +4,12 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= training,dev
+EXTRAS ?= training,facade,dev
 TICKER ?= AAPL
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run train export grpc-server test lint format clean
+.PHONY: setup run serve train export grpc-server protos test lint format clean
 
 setup: $(STAMP)
 
@@ -19,9 +19,20 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[$(EXTRAS)]"
 	touch $@
 
-# The main job on the embedded default: train on the bundled prices and print the evaluation.
+# Development-only admin token for `make run`; set your own in any shared deployment.
+FACADE_ADMIN_TOKEN ?= dev-admin-token
+export FACADE_ADMIN_TOKEN
+
+# The main job on the embedded default: train on the bundled prices (printing the evaluation),
+# publish the run as the next model version, and serve the facade on http://127.0.0.1:8000.
 run: setup
 	$(BIN)/python -m training --ticker $(TICKER)
+	$(BIN)/python -m export publish --ticker $(TICKER)
+	@echo "facade on http://127.0.0.1:8000 (docs at /docs); admin token: $$FACADE_ADMIN_TOKEN"
+	$(BIN)/python -m facade
+
+serve: setup
+	$(BIN)/python -m facade
 
 train: setup
 	$(BIN)/python -m training --ticker $(TICKER) $(ARGS)
@@ -33,6 +44,11 @@ export: setup
 # TF Serving's gRPC API on :8500 over models/, for machines without Docker.
 grpc-server: setup
 	$(BIN)/python -m export.grpc_server --models-dir models --port 8500
+
+# Regenerate the facade's light gRPC messages (grpcio-tools is pinned with protobuf in constraints.txt).
+protos: setup
+	$(BIN)/python -m grpc_tools.protoc -Ifacade/protos --python_out=facade/protos --pyi_out=facade/protos \
+		facade/protos/tfs_lite.proto
 
 lint: setup
 	$(BIN)/ruff check .

@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from export.contract import ASSETS_EXTRA, METADATA_FILE
+from export.contract import ASSETS_EXTRA, DEFAULT_SIGNATURE, METADATA_FILE, WARMUP_FILE
 from export.versions import list_versions
 
 logger = logging.getLogger(__name__)
@@ -161,4 +161,30 @@ class ModelRepository:
         path = self.base / name / str(version)
         meta_path = path / ASSETS_EXTRA / METADATA_FILE
         metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-        return LoadedVersion(name, version, path, metadata, tf.saved_model.load(str(path)))
+        loaded = LoadedVersion(name, version, path, metadata, tf.saved_model.load(str(path)))
+        replayed = warm_up(loaded)
+        logger.debug("replayed %d warmup requests for %s version %d", replayed, name, version)
+        return loaded
+
+
+def warm_up(loaded: LoadedVersion) -> int:
+    """Replays ``assets.extra/tf_serving_warmup_requests`` as TF Serving does before serving a version.
+
+    The first call of each signature builds and optimises its graph (tens of
+    milliseconds); replaying the records moves that cost to load time.
+    """
+    import tensorflow as tf
+    from tensorflow_serving.apis import prediction_log_pb2
+
+    path = loaded.path / ASSETS_EXTRA / WARMUP_FILE
+    if not path.is_file():
+        return 0
+    count = 0
+    for record in tf.data.TFRecordDataset(str(path)):
+        log = prediction_log_pb2.PredictionLog()
+        log.ParseFromString(record.numpy())
+        request = log.predict_log.request
+        inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
+        loaded.run(request.model_spec.signature_name or DEFAULT_SIGNATURE, inputs)
+        count += 1
+    return count

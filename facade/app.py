@@ -1,0 +1,114 @@
+"""The app factory: ``create_app(settings)``; ``app_factory`` for uvicorn's workers."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from importlib import metadata
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from facade import logging_setup
+from facade.backends import make_backend
+from facade.config import Settings, get_settings
+from facade.errors import FacadeError, ModelUnavailable
+from facade.keys import KeyStore
+from facade.metrics import Metrics
+from facade.middleware import RequestContextMiddleware
+from facade.routes import health, keys, predict
+
+logger = logging.getLogger(__name__)
+
+DESCRIPTION = """
+Forecasts of daily closing prices from an LSTM served by TensorFlow Serving.
+
+1. An operator mints a key: `POST /generate_api_key` with the `x-admin-token` header.
+2. Clients send it as `x-api-key` to `POST /predict` (JSON) or `POST /predict_csv` (upload).
+"""
+
+
+def _error_body(request: Request, code: str, detail: str) -> dict[str, str | None]:
+    return {"error": code, "detail": detail, "request_id": getattr(request.state, "request_id", None)}
+
+
+def _register_handlers(app: FastAPI, metrics: Metrics) -> None:
+    @app.exception_handler(FacadeError)
+    async def facade_error(request: Request, exc: FacadeError) -> JSONResponse:
+        metrics.errors.labels(type(exc).__name__).inc()
+        request.state.log["error"] = exc.detail
+        headers = {"Retry-After": "1"} if isinstance(exc, ModelUnavailable) else None
+        return JSONResponse(_error_body(request, exc.code, exc.detail), status_code=exc.status, headers=headers)
+
+    @app.exception_handler(RequestValidationError)
+    async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
+        metrics.errors.labels("InvalidRequest").inc()
+        problems = []
+        for err in exc.errors():
+            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
+            msg = err.get("msg", "invalid").removeprefix("Value error, ")
+            problems.append(f"{where}: {msg}")
+        detail = "; ".join(problems[:10])
+        request.state.log["error"] = detail
+        return JSONResponse(_error_body(request, "invalid_request", detail), status_code=422)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return JSONResponse(_error_body(request, "http_error", str(exc.detail)), status_code=exc.status_code)
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> JSONResponse:
+        metrics.errors.labels("Internal").inc()
+        logger.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
+        return JSONResponse(_error_body(request, "internal_error", "internal error"), status_code=500)
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """Builds the app; the backend and key store open in the lifespan and close with it.
+
+    Raises:
+        ValueError: settings that must not run (e.g. no admin token).
+    """
+    settings = settings or get_settings()
+    settings.check_startup()
+    metrics = Metrics()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        app.state.keys = KeyStore(settings.keys_db, cache_s=settings.key_cache_s)
+        backend = make_backend(settings)
+        await backend.start()
+        app.state.backend = backend
+        logger.info(
+            "facade ready",
+            extra={"backend": backend.kind, "target": backend.target, "models": backend.served()},
+        )
+        try:
+            yield
+        finally:
+            await backend.close()
+
+    try:
+        version = metadata.version("stockcast")
+    except metadata.PackageNotFoundError:
+        version = "dev"
+    app = FastAPI(title="stockcast facade", version=version, description=DESCRIPTION, lifespan=lifespan)
+    app.state.settings = settings
+    app.state.metrics = metrics
+    app.dependency_overrides[get_settings] = lambda: settings
+    _register_handlers(app, metrics)
+    app.include_router(health.router)
+    app.include_router(predict.router)
+    app.include_router(keys.router)
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_upload_bytes + 64 * 1024)
+    return app
+
+
+def app_factory() -> FastAPI:
+    """Entry point for uvicorn (each worker process calls it): logging, then the app."""
+    settings = get_settings()
+    logging_setup.configure(settings.log_level, json_lines=settings.log_json)
+    return create_app(settings)

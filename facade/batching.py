@@ -1,0 +1,107 @@
+"""Micro-batching: concurrent requests for the same model version share one model call.
+
+Requests queue up while a batch runs; the worker thread then takes everything
+queued (up to ``max_batch`` rows, waiting at most ``timeout_s`` for more) and
+runs it as one batch. With ``timeout_s = 0`` it never waits: under load the
+queue fills by itself while the previous batch runs, and a lone request pays
+no delay. Results go back to each caller's event loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+logger = logging.getLogger(__name__)
+
+Inputs = dict[str, npt.NDArray[Any]]
+Run = Callable[[Inputs], npt.NDArray[Any]]
+_Item = tuple[Inputs, "asyncio.Future[npt.NDArray[Any]]", asyncio.AbstractEventLoop]
+
+
+class MicroBatcher:
+    """Runs ``run`` on batches assembled from concurrent :meth:`submit` calls, in one thread."""
+
+    def __init__(self, run: Run, *, max_batch: int = 32, timeout_s: float = 0.0, name: str = "batcher") -> None:
+        self.run = run
+        self.max_batch = max_batch
+        self.timeout_s = timeout_s
+        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
+        self._thread.start()
+        self.batches = 0
+        self.rows = 0
+
+    async def submit(self, inputs: Inputs) -> npt.NDArray[Any]:
+        """Queues rows (every input shares the leading batch axis); returns their output rows."""
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[npt.NDArray[Any]] = loop.create_future()
+        self._queue.put((inputs, future, loop))
+        return await future
+
+    def close(self) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout=5)
+
+    def _work(self) -> None:
+        while True:
+            first = self._queue.get()
+            if first is None:
+                return
+            items = [first]
+            rows = _rows(first[0])
+            deadline = time.monotonic() + self.timeout_s
+            stop = False
+            while rows < self.max_batch:
+                try:
+                    remaining = deadline - time.monotonic()
+                    item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if item is None:
+                    stop = True
+                    break
+                items.append(item)
+                rows += _rows(item[0])
+            self._run_batch(items)
+            if stop:
+                return
+
+    def _run_batch(self, items: list[_Item]) -> None:
+        keys = items[0][0].keys()
+        try:
+            batch = {k: np.concatenate([inputs[k] for inputs, _, _ in items], axis=0) for k in keys}
+            output = self.run(batch)
+        except Exception as exc:  # delivered to every caller of this batch
+            for _, future, loop in items:
+                loop.call_soon_threadsafe(_set_exception, future, exc)
+            return
+        self.batches += 1
+        self.rows += len(output)
+        start = 0
+        for inputs, future, loop in items:
+            n = _rows(inputs)
+            loop.call_soon_threadsafe(_set_result, future, output[start : start + n])
+            start += n
+
+
+def _rows(inputs: Inputs) -> int:
+    return int(next(iter(inputs.values())).shape[0])
+
+
+def _set_result(future: asyncio.Future[npt.NDArray[Any]], value: npt.NDArray[Any]) -> None:
+    if not future.done():
+        future.set_result(value)
+
+
+def _set_exception(future: asyncio.Future[npt.NDArray[Any]], exc: Exception) -> None:
+    if not future.done():
+        future.set_exception(exc)

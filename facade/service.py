@@ -1,0 +1,80 @@
+"""The forecast use case: pin a version, scale with its scaler, run the steps, unscale."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+
+from export.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE
+from facade.backends.base import F32, Backend, Servable
+from facade.errors import InvalidInput, VersionGone
+from facade.forecasting import recursive_forecast
+
+
+@dataclass
+class ForecastResult:
+    servable: Servable
+    signature: str
+    forecast: list[float]
+    last_price: float
+    timings_ms: dict[str, float] = field(default_factory=dict)
+
+
+async def forecast(
+    backend: Backend,
+    model: str,
+    prices: Sequence[float],
+    *,
+    steps: int,
+    mode: Literal["loop", "graph"],
+) -> ForecastResult:
+    """Forecasts ``steps`` closes after ``prices`` with the newest version of ``model``.
+
+    The version is pinned once, so the scaler, window length and every step
+    come from the same version. If that version is unloaded mid-request (a
+    roll), the request is retried once on the version then current.
+    """
+    try:
+        return await _forecast_pinned(backend, await backend.pin(model), prices, steps=steps, mode=mode)
+    except VersionGone:
+        await backend.refresh()
+        return await _forecast_pinned(backend, await backend.pin(model), prices, steps=steps, mode=mode)
+
+
+async def _forecast_pinned(
+    backend: Backend, servable: Servable, prices: Sequence[float], *, steps: int, mode: Literal["loop", "graph"]
+) -> ForecastResult:
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    window_len = servable.window
+    if len(prices) < window_len:
+        raise InvalidInput(
+            f"too short a history: model {servable.model} version {servable.version} needs at least "
+            f"{window_len} prices, got {len(prices)}"
+        )
+    raw = np.asarray(prices[-window_len:], dtype=np.float64)
+    scaler = servable.scaler
+    t1 = time.perf_counter()
+    timings["preprocess"] = (t1 - t0) * 1000
+    values: F32
+    if mode == "graph":
+        signature = FORECAST_SIGNATURE
+        values = await backend.forecast(
+            servable, raw.astype(np.float32)[np.newaxis, :], np.array([steps], dtype=np.int32)
+        )
+        out = values[0, :steps].astype(np.float64)
+        t2 = time.perf_counter()
+    else:
+        signature = DEFAULT_SIGNATURE
+        window = scaler.transform(raw).astype(np.float32).reshape(1, window_len, 1)
+        values = await recursive_forecast(window, steps, lambda w: backend.predict_next(servable, w))
+        t2 = time.perf_counter()
+        out = scaler.inverse(values[0].astype(np.float64))
+    timings["inference"] = (t2 - t1) * 1000
+    result = [round(float(v), 6) for v in out]
+    timings["postprocess"] = (time.perf_counter() - t2) * 1000
+    return ForecastResult(servable, signature, result, float(raw[-1]), timings)

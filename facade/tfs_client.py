@@ -1,0 +1,140 @@
+"""A light asyncio client for TF Serving's gRPC API that imports no TensorFlow.
+
+Messages come from ``facade/protos/tfs_lite.proto`` (TF Serving's field
+numbers); the method paths are TF Serving's real ones. Every call has an
+explicit deadline, and ``grpc.RpcError`` is translated into the facade's
+errors in one place (:func:`map_rpc_error`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import grpc
+import numpy as np
+import numpy.typing as npt
+
+from facade.errors import FacadeError, InferenceError, ModelUnavailable, UpstreamTimeout, VersionGone
+from facade.protos import tfs_lite_pb2 as pb
+
+PREDICT = "/tensorflow.serving.PredictionService/Predict"
+GET_MODEL_STATUS = "/tensorflow.serving.ModelService/GetModelStatus"
+
+_DTYPES: dict[Any, tuple[Any, str]] = {
+    np.dtype(np.float32): (pb.DT_FLOAT, "float_val"),
+    np.dtype(np.float64): (pb.DT_DOUBLE, "double_val"),
+    np.dtype(np.int32): (pb.DT_INT32, "int_val"),
+    np.dtype(np.int64): (pb.DT_INT64, "int64_val"),
+}
+_NUMPY = {pb.DT_FLOAT: np.float32, pb.DT_DOUBLE: np.float64, pb.DT_INT32: np.int32, pb.DT_INT64: np.int64}
+_FIELD = {pb.DT_FLOAT: "float_val", pb.DT_DOUBLE: "double_val", pb.DT_INT32: "int_val", pb.DT_INT64: "int64_val"}
+
+
+def encode(array: npt.NDArray[Any]) -> pb.TensorProto:
+    """Encodes an array as ``tensor_content`` (little-endian bytes), which TF Serving reads fastest."""
+    dtype, _ = _DTYPES[array.dtype]
+    proto = pb.TensorProto(
+        dtype=dtype, tensor_content=np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
+    )
+    proto.tensor_shape.dim.extend(pb.TensorShapeProto.Dim(size=d) for d in array.shape)
+    return proto
+
+
+def decode(proto: pb.TensorProto) -> npt.NDArray[Any]:
+    """Decodes a TensorProto carrying ``tensor_content`` or the typed ``*_val`` field."""
+    if proto.dtype not in _NUMPY:
+        raise InferenceError(f"unsupported tensor dtype {proto.dtype} in TF Serving's reply")
+    shape = tuple(d.size for d in proto.tensor_shape.dim)
+    dtype = np.dtype(_NUMPY[proto.dtype]).newbyteorder("<")
+    if proto.tensor_content:
+        values = np.frombuffer(proto.tensor_content, dtype=dtype)
+    else:
+        values = np.asarray(getattr(proto, _FIELD[proto.dtype]), dtype=dtype)
+        count = int(np.prod(shape)) if shape else 1
+        if values.size == 1 and count > 1:
+            values = np.full(count, values[0], dtype=dtype)  # TF's "one value fills the tensor" rule
+    return values.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def map_rpc_error(exc: grpc.RpcError, *, target: str, what: str) -> FacadeError:
+    """Translates a gRPC failure into the facade error a client should see."""
+    code = exc.code() if hasattr(exc, "code") else None
+    details = exc.details() if hasattr(exc, "details") else str(exc)
+    if code == grpc.StatusCode.DEADLINE_EXCEEDED:
+        return UpstreamTimeout(f"TF Serving at {target} did not answer {what} in time")
+    if code == grpc.StatusCode.NOT_FOUND:
+        return VersionGone(f"TF Serving at {target} has no {what}: {details}")
+    if code in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.RESOURCE_EXHAUSTED, grpc.StatusCode.CANCELLED):
+        return ModelUnavailable(f"TF Serving at {target} is unavailable ({code.name}): {details}")
+    return InferenceError(f"TF Serving at {target} failed {what} ({code.name if code else 'error'}): {details}")
+
+
+class TFServingClient:
+    """One channel, opened once and reused; closed with :meth:`close`."""
+
+    def __init__(self, target: str, *, timeout_s: float) -> None:
+        self.target = target
+        self.timeout_s = timeout_s
+        self.channel = grpc.aio.insecure_channel(
+            target,
+            options=[
+                ("grpc.enable_retries", 1),
+                # Reconnect quickly when TF Serving comes back, instead of backing off for minutes.
+                ("grpc.initial_reconnect_backoff_ms", 250),
+                ("grpc.min_reconnect_backoff_ms", 250),
+                ("grpc.max_reconnect_backoff_ms", 2000),
+                ("grpc.keepalive_time_ms", 30_000),
+                ("grpc.max_receive_message_length", 16 * 1024 * 1024),
+            ],
+        )
+        self._predict = self.channel.unary_unary(
+            PREDICT,
+            request_serializer=pb.PredictRequest.SerializeToString,
+            response_deserializer=pb.PredictResponse.FromString,
+        )
+        self._status = self.channel.unary_unary(
+            GET_MODEL_STATUS,
+            request_serializer=pb.GetModelStatusRequest.SerializeToString,
+            response_deserializer=pb.GetModelStatusResponse.FromString,
+        )
+
+    async def predict(
+        self,
+        model: str,
+        *,
+        version: int,
+        signature: str,
+        inputs: Mapping[str, npt.NDArray[Any]],
+        output: str,
+    ) -> tuple[int, npt.NDArray[Any]]:
+        """Calls Predict on a pinned version; returns the version that answered and the output."""
+        request = pb.PredictRequest(output_filter=[output])
+        request.model_spec.name = model
+        request.model_spec.version.value = version
+        request.model_spec.signature_name = signature
+        for key, value in inputs.items():
+            request.inputs[key].CopyFrom(encode(value))
+        try:
+            reply = await self._predict(request, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            raise map_rpc_error(exc, target=self.target, what=f"{model} version {version}") from exc
+        if output not in reply.outputs:
+            raise InferenceError(f"TF Serving's reply has no {output!r} output")
+        return reply.model_spec.version.value, decode(reply.outputs[output])
+
+    async def available_versions(self, model: str) -> list[int]:
+        """Versions of ``model`` in state AVAILABLE, ascending; [] when it has none."""
+        request = pb.GetModelStatusRequest()
+        request.model_spec.name = model
+        try:
+            reply = await self._status(request, timeout=self.timeout_s)
+        except grpc.RpcError as exc:
+            mapped = map_rpc_error(exc, target=self.target, what=f"model {model}")
+            if isinstance(mapped, VersionGone):
+                return []
+            raise mapped from exc
+        return sorted(s.version for s in reply.model_version_status if s.state == pb.ModelVersionStatus.AVAILABLE)
+
+    async def close(self) -> None:
+        await self.channel.close()

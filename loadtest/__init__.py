@@ -1,0 +1,1 @@
+"""Load tests and benchmarks: Locust users, a local runner, and small measurement harnesses."""

@@ -1,0 +1,87 @@
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+
+from facade.app import create_app
+from facade.config import Settings
+
+ADMIN = "test-admin-token-0123456789"
+
+
+def make_settings(tmp_path: Path, models_dir: Path, **overrides: Any) -> Settings:
+    values: dict[str, Any] = {
+        "admin_token": ADMIN,
+        "keys_db": tmp_path / "keys.sqlite3",
+        "models_dir": models_dir,
+        "backend": "embedded",
+        "version_refresh_s": 0.2,
+        "log_json": False,
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+@pytest.fixture(scope="session")
+def grpc_target(models_dir: Path) -> Iterator[str]:
+    """The local TF Serving-API server over the session's models folder."""
+    from export.grpc_server import serve
+    from export.repository import ModelRepository
+
+    repo = ModelRepository(models_dir)
+    repo.refresh()
+    repo.start_polling(0.2)
+    server, port = serve(repo)
+    yield f"127.0.0.1:{port}"
+    server.stop(grace=None)
+    repo.stop()
+
+
+@pytest.fixture(scope="module", params=["embedded", "tfserving"])
+def backend_kind(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture(scope="module")
+def client(
+    backend_kind: str, models_dir: Path, tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> Iterator[TestClient]:
+    extra: dict[str, Any] = {}
+    if backend_kind == "tfserving":
+        extra = {"backend": "tfserving", "tfserving_address": request.getfixturevalue("grpc_target")}
+    settings = make_settings(tmp_path_factory.mktemp("facade"), models_dir, **extra)
+    with TestClient(create_app(settings)) as c:
+        yield c
+
+
+def mint(client: TestClient, name: str = "tests") -> str:
+    r = client.post("/generate_api_key", headers={"x-admin-token": ADMIN}, json={"name": name})
+    assert r.status_code == 201, r.text
+    return str(r.json()["api_key"])
+
+
+@pytest.fixture(scope="module")
+def api_key(client: TestClient) -> str:
+    return mint(client)
+
+
+def expected_forecast(models_dir: Path, version: int, prices: list[float], steps: int) -> np.ndarray:
+    """The forecast computed independently: the version's SavedModel and its scaler, step by step."""
+    import json
+
+    import tensorflow as tf
+
+    path = models_dir / "aapl" / str(version)
+    meta = json.loads((path / "assets.extra" / "metadata.json").read_text())
+    lo, hi = meta["scaler"]["data_min"], meta["scaler"]["data_max"]
+    fn = tf.saved_model.load(str(path)).signatures["serving_default"]
+    window = ((np.asarray(prices[-meta["window"] :]) - lo) / (hi - lo)).astype(np.float32).reshape(1, -1, 1)
+    out = []
+    for _ in range(steps):
+        nxt = fn(window=tf.constant(window))["next"].numpy()
+        out.append(float(nxt[0, 0]) * (hi - lo) + lo)
+        window = np.concatenate([window[:, 1:, :], nxt.reshape(1, 1, 1)], axis=1)
+    return np.asarray(out)

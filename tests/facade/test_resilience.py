@@ -1,0 +1,165 @@
+"""Backend down -> 503 and recovery without restart; timeouts -> 504; version rolls under traffic."""
+
+import shutil
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import grpc
+import numpy as np
+import pytest
+from fastapi.testclient import TestClient
+from tensorflow_serving.apis import (
+    get_model_status_pb2,
+    model_service_pb2_grpc,
+    prediction_service_pb2_grpc,
+)
+
+from export.exporter import export_run
+from export.grpc_server import serve
+from export.repository import ModelRepository
+from export.versions import retire
+from facade.app import create_app
+from tests.conftest import SMALL
+from tests.facade.conftest import expected_forecast, make_settings, mint
+from training.pipeline import RunResult
+
+pytestmark = pytest.mark.slow
+PRICES = [150.0 + 0.3 * i + (i % 7) for i in range(SMALL.window + 5)]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_for(check: Any, timeout: float = 15.0) -> Any:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(0.1)
+    raise AssertionError("condition not reached in time")
+
+
+def test_backend_down_gives_503_and_the_facade_recovers(models_dir: Path, tmp_path: Path) -> None:
+    repo = ModelRepository(models_dir)
+    repo.refresh()
+    port = free_port()
+    server, _ = serve(repo, address=f"127.0.0.1:{port}")
+    settings = make_settings(tmp_path, models_dir, backend="tfserving", tfserving_address=f"127.0.0.1:{port}")
+    with TestClient(create_app(settings)) as client:
+        key = mint(client)
+        headers = {"x-api-key": key}
+        assert client.post("/predict", headers=headers, json={"prices": PRICES}).status_code == 200
+
+        server.stop(grace=None).wait()
+        r = client.post("/predict", headers=headers, json={"prices": PRICES})
+        assert r.status_code == 503, r.text
+        assert "unavailable" in r.json()["detail"] and r.headers["retry-after"] == "1"
+        wait_for(lambda: client.get("/ready").status_code == 503)
+        assert client.get("/").json()["backend"]["reachable"] is False
+
+        server, _ = serve(repo, address=f"127.0.0.1:{port}")  # TF Serving comes back
+        try:
+            wait_for(lambda: client.post("/predict", headers=headers, json={"prices": PRICES}).status_code == 200)
+            wait_for(lambda: client.get("/ready").status_code == 200)
+            assert client.get("/").json()["status"] == "ok"
+        finally:
+            server.stop(grace=None)
+
+
+class SlowPredict(prediction_service_pb2_grpc.PredictionServiceServicer):
+    def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
+        time.sleep(2)
+        context.abort(grpc.StatusCode.INTERNAL, "too late")
+
+
+class AlwaysAvailable(model_service_pb2_grpc.ModelServiceServicer):
+    def GetModelStatus(self, request: Any, context: grpc.ServicerContext) -> Any:
+        reply = get_model_status_pb2.GetModelStatusResponse()
+        s = reply.model_version_status.add()
+        s.version, s.state = 2, get_model_status_pb2.ModelVersionStatus.AVAILABLE
+        return reply
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    from concurrent import futures
+
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(SlowPredict(), server)
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(AlwaysAvailable(), server)
+    port = server.add_insecure_port("127.0.0.1:0")
+    server.start()
+    yield f"127.0.0.1:{port}"
+    server.stop(grace=None)
+
+
+def test_upstream_timeout_gives_504(slow_server: str, models_dir: Path, tmp_path: Path) -> None:
+    settings = make_settings(
+        tmp_path, models_dir, backend="tfserving", tfserving_address=slow_server, request_timeout_s=0.3
+    )
+    with TestClient(create_app(settings)) as client:
+        r = client.post("/predict", headers={"x-api-key": mint(client)}, json={"prices": PRICES})
+    assert r.status_code == 504
+    assert "did not answer" in r.json()["detail"]
+
+
+@pytest.mark.parametrize("kind", ["embedded", "tfserving"])
+def test_version_roll_under_traffic(kind: str, models_dir: Path, small_run: RunResult, tmp_path: Path) -> None:
+    base = tmp_path / "models"
+    shutil.copytree(models_dir, base)
+    expected = {v: expected_forecast(models_dir, v, PRICES, 3) for v in (1, 2)}
+    expected[3] = expected[1]  # version 3 is re-exported from version 1's run
+    assert not np.allclose(expected[1], expected[2])
+
+    server = repo = None
+    extra: dict[str, Any] = {}
+    if kind == "tfserving":
+        repo = ModelRepository(base)
+        repo.refresh()
+        repo.start_polling(0.2)
+        server, port = serve(repo)
+        extra = {"backend": "tfserving", "tfserving_address": f"127.0.0.1:{port}"}
+    settings = make_settings(tmp_path, base, **extra)
+    responses: list[tuple[int, dict[str, Any]]] = []
+    stop = threading.Event()
+    try:
+        with TestClient(create_app(settings)) as client:
+            headers = {"x-api-key": mint(client)}
+
+            def traffic() -> None:
+                while not stop.is_set():
+                    r = client.post("/predict", headers=headers, json={"prices": PRICES, "steps": 3})
+                    responses.append((r.status_code, r.json()))
+
+            worker = threading.Thread(target=traffic)
+            worker.start()
+            try:
+                wait_for(lambda: len(responses) > 5)
+                export_run(small_run.run_dir, base)  # publishes version 3 while requests flow
+                wait_for(lambda: responses and responses[-1][1].get("version") == 3)
+                n_after_roll = len(responses)
+                retire(base / "aapl", 3)  # roll back
+                wait_for(lambda: len(responses) > n_after_roll + 3 and responses[-1][1].get("version") == 2)
+            finally:
+                stop.set()
+                worker.join()
+    finally:
+        if server is not None:
+            server.stop(grace=None)
+        if repo is not None:
+            repo.stop()
+
+    assert [s for s, _ in responses if s != 200] == []
+    versions = [body["version"] for _, body in responses]
+    assert versions[0] == 2 and 3 in versions and versions[-1] == 2
+    for _, body in responses:
+        # Each answer was computed by the version it names, with that version's scaler.
+        np.testing.assert_allclose(body["forecast"], expected[body["version"]], rtol=1e-5)
