@@ -21,18 +21,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 # Development-only admin token for `make run`; set your own in any shared deployment.
 FACADE_ADMIN_TOKEN ?= dev-admin-token
-export FACADE_ADMIN_TOKEN
 
 # The main job on the embedded default: train on the bundled prices (printing the evaluation),
 # publish the run as the next model version, and serve the facade on http://127.0.0.1:8000.
 run: setup
 	$(BIN)/python -m training --ticker $(TICKER)
 	$(BIN)/python -m export publish --ticker $(TICKER)
-	@echo "facade on http://127.0.0.1:8000 (docs at /docs); admin token: $$FACADE_ADMIN_TOKEN"
-	$(BIN)/python -m facade
+	@echo "facade on http://127.0.0.1:8000 (docs at /docs); admin token: $(FACADE_ADMIN_TOKEN)"
+	FACADE_ADMIN_TOKEN=$(FACADE_ADMIN_TOKEN) $(BIN)/python -m facade
 
 serve: setup
-	$(BIN)/python -m facade
+	FACADE_ADMIN_TOKEN=$(FACADE_ADMIN_TOKEN) $(BIN)/python -m facade
 
 train: setup
 	$(BIN)/python -m training --ticker $(TICKER) $(ARGS)

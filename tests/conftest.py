@@ -1,3 +1,4 @@
+import os
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -13,6 +14,13 @@ from training.pipeline import RunResult, train
 SMALL = TrainConfig(
     ticker="AAPL", start=date(2019, 1, 1), end=date(2024, 12, 31), window=20, units=(8,), epochs=3, patience=2
 )
+
+
+@pytest.fixture(autouse=True)
+def _hermetic_facade_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Tests set the facade's settings explicitly; FACADE_* variables of the caller must not leak in."""
+    for name in [n for n in os.environ if n.startswith("FACADE_")]:
+        monkeypatch.delenv(name)
 
 
 @pytest.fixture(scope="session")

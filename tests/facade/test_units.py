@@ -2,6 +2,7 @@ import asyncio
 import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -72,11 +73,14 @@ def test_batcher_delivers_errors_to_every_caller() -> None:
     batcher.close()
 
 
-def test_missing_admin_token_stops_startup_with_a_clear_message() -> None:
+def test_missing_admin_token_stops_startup_with_a_clear_message(tmp_path: Path) -> None:
     with pytest.raises(ValueError, match="FACADE_ADMIN_TOKEN is not set"):
         Settings(_env_file=None).check_startup()  # type: ignore[call-arg]
-    env = {"PATH": "/usr/bin:/bin", "FACADE_PORT": "1"}
-    proc = subprocess.run([sys.executable, "-m", "facade"], env=env, capture_output=True, text=True, timeout=60)
+    # In an empty folder (no .env) with no FACADE_* variables: the real entry point refuses to start.
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).resolve().parents[2])}
+    proc = subprocess.run(
+        [sys.executable, "-m", "facade"], env=env, cwd=tmp_path, capture_output=True, text=True, timeout=60
+    )
     assert proc.returncode == 2
     assert "FACADE_ADMIN_TOKEN is not set" in proc.stderr
 
