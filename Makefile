@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-EXTRAS ?= training,facade,dev
+EXTRAS ?= training,facade,loadtest,dev
 TICKER ?= AAPL
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2

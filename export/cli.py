@@ -35,6 +35,12 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--model", help="serving name (default: derived from the ticker)")
     pub.add_argument("--if-missing", action="store_true", help="do nothing when the model already has a version")
 
+    seed = sub.add_parser("seed", help="train and publish each ticker that has no version yet (the trainer service)")
+    seed.add_argument("--tickers", nargs="+", default=["AAPL"])
+    seed.add_argument("--runs-dir", type=Path, default=Path("runs"))
+    seed.add_argument("--epochs", type=int, help="override the training default (for quick runs)")
+    seed.add_argument("--window", type=int, help="override the training default")
+
     ls = sub.add_parser("list", help="list models and versions")
     ls.add_argument("--model")
 
@@ -55,6 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "publish":
             return _publish(args, models_dir)
+        if args.command == "seed":
+            return _seed(args, models_dir)
         if args.command == "list":
             _list(models_dir, args.model)
             return 0
@@ -79,6 +87,39 @@ def _publish(args: argparse.Namespace, models_dir: Path) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
     published = export_run(run, models_dir, model=args.model)
     print(f"published {published}")
+    return 0
+
+
+def _seed(args: argparse.Namespace, models_dir: Path) -> int:
+    from dataclasses import replace
+    from datetime import datetime
+
+    from common.prices import PriceDataError
+    from training.cli import format_summary
+    from training.collect import load_prices
+    from training.config import TrainConfig
+
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    from training.pipeline import train
+
+    for ticker in args.tickers:
+        name = model_name(ticker)
+        if list_versions(models_dir / name):
+            print(f"{name}: versions {list_versions(models_dir / name)} already published; skipped")
+            continue
+        config = TrainConfig(ticker=ticker)
+        if args.epochs:
+            config = replace(config, epochs=args.epochs)
+        if args.window:
+            config = replace(config, window=args.window)
+        try:
+            series = load_prices(ticker, config.start, config.end)
+        except PriceDataError as exc:
+            raise ExportError(f"{ticker}: {exc}") from exc
+        run_dir = args.runs_dir / name / datetime.now().strftime("%Y%m%d-%H%M%S")
+        result = train(series, config, out_dir=run_dir)
+        print(format_summary(result.metrics, run_dir))
+        print(f"published {export_run(run_dir, models_dir)}")
     return 0
 
 

@@ -131,6 +131,11 @@ class ModelRepository:
         with self._lock:
             return sorted(self._loaded.get(model, {}))
 
+    def snapshot(self) -> dict[str, list[int]]:
+        """Model -> loaded versions, from memory (no disk access: it is on every request's path)."""
+        with self._lock:
+            return {name: sorted(versions) for name, versions in self._loaded.items()}
+
     def start_polling(self, interval_s: float = 1.0) -> None:
         """Refreshes every ``interval_s`` seconds in a daemon thread (like --file_system_poll_wait_seconds)."""
         if self._thread is not None:

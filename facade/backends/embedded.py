@@ -59,7 +59,8 @@ class EmbeddedBackend(Backend):
             batcher.close()
 
     def served(self) -> dict[str, list[int]]:
-        return {m: self.repo.versions(m) for m in self.repo.model_names()}
+        served: dict[str, list[int]] = self.repo.snapshot()
+        return served
 
     async def refresh(self) -> None:
         await asyncio.to_thread(self.repo.refresh)

@@ -1,4 +1,4 @@
-"""FACADE_FORECAST_MODE=graph: one call to the in-graph forecast signature gives the loop's answer."""
+"""Both multi-step modes give the version's recursive forecast: graph (default) and loop."""
 
 from pathlib import Path
 from typing import Any
@@ -8,6 +8,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facade.app import create_app
+from facade.config import Settings
 from tests.conftest import SMALL
 from tests.facade.conftest import expected_forecast, make_settings, mint
 
@@ -15,16 +16,23 @@ pytestmark = pytest.mark.slow
 PRICES = [180.0 + np.sin(i / 3) * 4 for i in range(SMALL.window + 10)]
 
 
+def test_graph_is_the_default() -> None:
+    assert Settings(_env_file=None).forecast_mode == "graph"  # type: ignore[call-arg]
+
+
+@pytest.mark.parametrize(
+    ("mode", "signature", "rtol"), [("graph", "forecast", 1e-4), ("loop", "serving_default", 1e-5)]
+)
 @pytest.mark.parametrize("kind", ["embedded", "tfserving"])
-def test_graph_mode_matches_the_loop(
-    kind: str, models_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
+def test_modes_match_the_recursive_forecast(
+    kind: str, mode: str, signature: str, rtol: float, models_dir: Path, tmp_path: Path, request: pytest.FixtureRequest
 ) -> None:
-    extra: dict[str, Any] = {"forecast_mode": "graph"}
+    extra: dict[str, Any] = {"forecast_mode": mode}
     if kind == "tfserving":
         extra |= {"backend": "tfserving", "tfserving_address": request.getfixturevalue("grpc_target")}
     with TestClient(create_app(make_settings(tmp_path, models_dir, **extra))) as client:
         headers = {"x-api-key": mint(client)}
         for steps in (1, 10):
             body = client.post("/predict", headers=headers, json={"prices": PRICES, "steps": steps}).json()
-            assert body["signature"] == "forecast" and body["version"] == 2
-            np.testing.assert_allclose(body["forecast"], expected_forecast(models_dir, 2, PRICES, steps), rtol=1e-4)
+            assert body["signature"] == signature and body["version"] == 2 and len(body["forecast"]) == steps
+            np.testing.assert_allclose(body["forecast"], expected_forecast(models_dir, 2, PRICES, steps), rtol=rtol)

@@ -1,0 +1,191 @@
+"""Locust users for the facade (HTTP) and for TF Serving (gRPC, official client).
+
+    locust -f loadtest/locustfile.py --host http://127.0.0.1:8000 FacadeUser
+    locust -f loadtest/locustfile.py GrpcUser        # LOADTEST_GRPC_TARGET=127.0.0.1:8500
+
+Tags pick the work: ``predict1``, ``predict10``, ``csv`` (facade); ``grpc1``,
+``grpc10loop``, ``grpcforecast10`` (gRPC). ``python -m loadtest.run`` runs
+the benchmark scenarios headless and summarises them.
+
+Environment: LOADTEST_API_KEY (else one is minted at test start with
+FACADE_ADMIN_TOKEN), LOADTEST_GRPC_TARGET, LOADTEST_MODEL (default aapl),
+LOADTEST_MODELS_DIR (to read the model's window).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+import urllib.request
+from typing import Any
+
+from locust import FastHttpUser, User, between, constant, events, tag, task
+
+from loadtest.payloads import closes, csv_upload, window_length
+
+MODEL = os.environ.get("LOADTEST_MODEL", "aapl")
+WINDOW = window_length(MODEL)
+PRICES = closes(WINDOW + 20)
+BODY_1 = {"prices": PRICES, "steps": 1}
+BODY_10 = {"prices": PRICES, "steps": 10}
+CSV = csv_upload(WINDOW + 20)
+_key: dict[str, str] = {}
+
+
+@events.test_start.add_listener
+def _mint_key(environment: Any, **_kwargs: Any) -> None:
+    """A key for the run: LOADTEST_API_KEY, or minted once with the admin token."""
+    if os.environ.get("LOADTEST_API_KEY"):
+        _key["value"] = os.environ["LOADTEST_API_KEY"]
+        return
+    token = os.environ.get("FACADE_ADMIN_TOKEN")
+    if not token or not environment.host:
+        return
+    req = urllib.request.Request(  # noqa: S310 - the host under test, given on the command line
+        f"{environment.host}/generate_api_key",
+        method="POST",
+        headers={"x-admin-token": token, "content-type": "application/json"},
+        data=json.dumps({"name": "locust"}).encode(),
+    )
+    with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
+        _key["value"] = json.load(r)["api_key"]
+
+
+_grpc: dict[str, Any] = {}
+
+
+@events.init.add_listener
+def _load_grpc_client(environment: Any, **_kwargs: Any) -> None:
+    """Imports the official client (all of TensorFlow, seconds) before the clock starts, if a GrpcUser runs."""
+    if not any(u.__name__ == "GrpcUser" for u in environment.user_classes or []):
+        return
+    import grpc
+    import grpc.experimental.gevent as grpc_gevent
+
+    # The sync channel must yield to gevent, or one user would block all the others.
+    grpc_gevent.init_gevent()
+    import numpy as np
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    _grpc.update(grpc=grpc, np=np, tf=tf, pb=predict_pb2, stubs=prediction_service_pb2_grpc)
+
+
+class FacadeUser(FastHttpUser):
+    """A REST client of the facade (or of the baseline and ceiling apps, which take the same body)."""
+
+    wait_time = constant(0)
+
+    def _headers(self) -> dict[str, str]:
+        return {"x-api-key": _key.get("value", ""), "content-type": "application/json"}
+
+    @tag("predict1")
+    @task
+    def predict_1(self) -> None:
+        self.client.post("/predict", data=json.dumps(BODY_1), headers=self._headers(), name="/predict 1 step")
+
+    @tag("predict10")
+    @task
+    def predict_10(self) -> None:
+        self.client.post("/predict", data=json.dumps(BODY_10), headers=self._headers(), name="/predict 10 steps")
+
+    @tag("csv")
+    @task
+    def predict_csv(self) -> None:
+        self.client.post(
+            "/predict_csv",
+            headers={"x-api-key": _key.get("value", "")},
+            files={"file": ("prices.csv", CSV, "text/csv")},
+            data={"steps": "10"},
+            name="/predict_csv 10 steps",
+        )
+
+
+class GrpcUser(User):
+    """Calls TF Serving's Predict directly with the official tensorflow-serving-api client."""
+
+    wait_time = between(0, 0)
+    host = os.environ.get("LOADTEST_GRPC_TARGET", "127.0.0.1:8500")
+
+    def on_start(self) -> None:
+        np = _grpc["np"]
+        self.np, self.tf, self.pb = np, _grpc["tf"], _grpc["pb"]
+        self.channel = _grpc["grpc"].insecure_channel(self.host)
+        self.stub = _grpc["stubs"].PredictionServiceStub(self.channel)
+        meta = json.loads(_metadata_text())
+        lo, hi = meta["scaler"]["data_min"], meta["scaler"]["data_max"]
+        raw = np.asarray(PRICES[-WINDOW:], dtype=np.float32)
+        self.window = ((raw - lo) / (hi - lo)).astype(np.float32).reshape(1, WINDOW, 1)
+        self.prices = raw.reshape(1, WINDOW)
+
+    def on_stop(self) -> None:
+        self.channel.close()
+
+    def _request(self, signature: str, **inputs: Any) -> Any:
+        req = self.pb.PredictRequest()
+        req.model_spec.name = MODEL
+        req.model_spec.signature_name = signature
+        for key, value in inputs.items():
+            req.inputs[key].CopyFrom(self.tf.make_tensor_proto(value))
+        return req
+
+    def _call(self, name: str, calls: list[Any]) -> None:
+        start = time.perf_counter()
+        exc = None
+        size = 0
+        try:
+            for req in calls:
+                size += self.stub.Predict(req, timeout=10).ByteSize()
+        except Exception as e:
+            exc = e
+        events.request.fire(
+            request_type="grpc",
+            name=name,
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=size,
+            exception=exc,
+            context={},
+        )
+
+    @tag("grpc1")
+    @task
+    def serving_default_1(self) -> None:
+        self._call("Predict serving_default x1", [self._request("serving_default", window=self.window)])
+
+    @tag("grpc10loop")
+    @task
+    def serving_default_10(self) -> None:
+        # The same work as the facade's 10-step loop: ten dependent calls, each fed the previous output.
+        start = time.perf_counter()
+        exc = None
+        window = self.window
+        try:
+            for _ in range(10):
+                reply = self.stub.Predict(self._request("serving_default", window=window), timeout=10)
+                nxt = self.tf.make_ndarray(reply.outputs["next"]).reshape(1, 1, 1)
+                window = self.np.concatenate([window[:, 1:, :], nxt], axis=1)
+        except Exception as e:
+            exc = e
+        events.request.fire(
+            request_type="grpc",
+            name="Predict serving_default loop x10",
+            response_time=(time.perf_counter() - start) * 1000,
+            response_length=0,
+            exception=exc,
+            context={},
+        )
+
+    @tag("grpcforecast10")
+    @task
+    def forecast_10(self) -> None:
+        steps = self.np.array([10], dtype=self.np.int32)
+        self._call("Predict forecast steps=10", [self._request("forecast", prices=self.prices, steps=steps)])
+
+
+def _metadata_text() -> str:
+    from pathlib import Path
+
+    base = Path(os.environ.get("LOADTEST_MODELS_DIR", "models")) / MODEL
+    newest = max(int(p.name) for p in base.glob("*") if p.name.isdigit())
+    return (base / str(newest) / "assets.extra" / "metadata.json").read_text()

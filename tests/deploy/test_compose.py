@@ -1,0 +1,164 @@
+"""docker-compose.yml checked without a Docker engine: schema, pins, and agreement with the code's settings."""
+
+import os
+import re
+import shutil
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from google.protobuf import text_format
+from tensorflow_serving.config import model_server_config_pb2
+
+from common.naming import model_name
+from facade.config import Settings
+
+ROOT = Path(__file__).resolve().parents[2]
+COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
+SERVICES: dict[str, Any] = COMPOSE["services"]
+FLAGS = dict(
+    line.removeprefix("--").split("=", 1)
+    for line in (ROOT / "serving_config" / "tfserving.flags").read_text().splitlines()
+    if line.startswith("--")
+)
+
+
+def mounts(service: str) -> dict[str, str]:
+    """Container path -> source for a service's volumes."""
+    out = {}
+    for spec in SERVICES[service].get("volumes", []):
+        source, target, *_ = spec.split(":")
+        out[target] = source
+    return out
+
+
+def test_docker_compose_config_validates() -> None:
+    """The Compose implementation itself (Debian's docker-compose) accepts the file."""
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
+    env = {**os.environ, "FACADE_ADMIN_TOKEN": "x" * 32}
+    out = subprocess.run([exe, "config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    resolved = yaml.safe_load(out.stdout)
+    assert resolved["services"]["tfserving"]["image"] == "tensorflow/serving:2.21.0"
+
+
+def test_missing_admin_token_stops_compose_with_a_clear_message() -> None:
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.skip("docker-compose is not installed")
+    env = {k: v for k, v in os.environ.items() if k != "FACADE_ADMIN_TOKEN"}
+    out = subprocess.run([exe, "config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert out.returncode != 0
+    assert "set FACADE_ADMIN_TOKEN in .env" in out.stderr
+
+
+def test_build_contexts_and_dockerfiles_exist() -> None:
+    for name, service in SERVICES.items():
+        build = service.get("build")
+        if build:
+            assert (ROOT / build["context"]).is_dir(), name
+            assert (ROOT / build["context"] / build["dockerfile"]).is_file(), name
+
+
+def test_images_are_pinned() -> None:
+    for name, service in SERVICES.items():
+        image = service.get("image", "")
+        image = re.sub(r"\$\{[A-Z_]+:-([^}]+)\}", r"\1", image)  # the default a variable falls back to
+        assert ":" in image and not image.endswith(":latest"), (name, image)
+        assert re.search(r":\d+\.\d+\.\d+$", image), (name, image)
+    for dockerfile in (ROOT / "docker").glob("*.Dockerfile"):
+        for line in dockerfile.read_text().splitlines():
+            if line.startswith("FROM "):
+                base = line.split()[1]
+                assert re.search(r":\d+\.\d+\.\d+-", base), (dockerfile.name, base)
+
+
+def test_every_long_running_service_has_a_health_check() -> None:
+    for name in ("tfserving", "facade"):
+        test = SERVICES[name]["healthcheck"]["test"]
+        assert test[0] == "CMD" and len(test) > 1
+    assert "AVAILABLE" in (ROOT / "serving_config" / "healthcheck.sh").read_text()
+
+
+def test_tfserving_mounts_match_the_configs() -> None:
+    m = mounts("tfserving")
+    assert m["/config"] == "./serving_config"
+    for flag in ("model_config_file", "batching_parameters_file", "monitoring_config_file"):
+        path = Path(FLAGS[flag])
+        assert path.parent == Path("/config") and (ROOT / "serving_config" / path.name).is_file()
+    assert FLAGS["model_config_file"] in " ".join(SERVICES["tfserving"]["healthcheck"]["test"])
+    config = text_format.Parse(
+        (ROOT / "serving_config" / "models.config").read_text(), model_server_config_pb2.ModelServerConfig()
+    )
+    models_mount = next(t for t, s in m.items() if s == "models")
+    for entry in config.model_config_list.config:
+        assert entry.base_path == f"{models_mount}/{entry.name}"
+    ports = {p.split(":")[1] for p in SERVICES["tfserving"]["ports"]}
+    assert {FLAGS["port"], FLAGS["rest_api_port"]} <= ports
+
+
+def test_trainer_seeds_every_model_tf_serving_expects() -> None:
+    command = SERVICES["trainer"]["command"]
+    tickers = command[command.index("--tickers") + 1 :]
+    config = text_format.Parse(
+        (ROOT / "serving_config" / "models.config").read_text(), model_server_config_pb2.ModelServerConfig()
+    )
+    assert {model_name(t) for t in tickers} == {c.name for c in config.model_config_list.config}
+    assert command[command.index("--models-dir") + 1] in mounts("trainer")
+    assert SERVICES["tfserving"]["depends_on"]["trainer"]["condition"] == "service_completed_successfully"
+
+
+def test_facade_environment_matches_its_settings() -> None:
+    env: dict[str, str] = SERVICES["facade"]["environment"]
+    fields = set(Settings.model_fields)
+    for key in env:
+        assert key.startswith("FACADE_") and key.removeprefix("FACADE_").lower() in fields, key
+    host, port = env["FACADE_TFSERVING_ADDRESS"].split(":")
+    assert host == "tfserving" and port == FLAGS["port"]
+    assert env["FACADE_BACKEND"] == "tfserving" and env["FACADE_ENVIRONMENT"] == "production"
+    assert SERVICES["facade"]["ports"] == [f"{env['FACADE_PORT']}:{env['FACADE_PORT']}"]
+    m = mounts("facade")
+    assert m[env["FACADE_MODELS_DIR"]] == "models" and "/models:ro" in " ".join(SERVICES["facade"]["volumes"])
+    assert m[str(Path(env["FACADE_KEYS_DB"]).parent)] == "keys"
+    assert SERVICES["facade"]["depends_on"]["tfserving"]["condition"] == "service_healthy"
+    dockerfile = (ROOT / "docker" / "facade.Dockerfile").read_text()
+    assert f"EXPOSE {env['FACADE_PORT']}" in dockerfile
+
+
+def test_locust_runs_on_demand_against_the_stack() -> None:
+    locust = SERVICES["locust"]
+    assert locust["profiles"] == ["loadtest"]
+    assert (ROOT / locust["command"][locust["command"].index("-f") + 1]).is_file()
+    assert locust["environment"]["LOADTEST_GRPC_TARGET"] == f"tfserving:{FLAGS['port']}"
+
+
+def test_env_example_names_every_variable_compose_reads() -> None:
+    text = (ROOT / "docker-compose.yml").read_text()
+    used = set(re.findall(r"\$\{([A-Z_]+)", text))
+    documented = {line.split("=", 1)[0] for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line}
+    assert used <= documented
+
+
+def _extras_installed_by(dockerfile: Path) -> set[str]:
+    found = re.findall(r'pip install[^\n]*"\.\[([a-z,]+)\]"', dockerfile.read_text())
+    assert found, f"{dockerfile.name} installs no extras of the project"
+    return {extra for group in found for extra in group.split(",")}
+
+
+def test_facade_image_installs_no_tensorflow() -> None:
+    extras = _extras_installed_by(ROOT / "docker" / "facade.Dockerfile")
+    assert extras == {"facade"}
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    deps = project["dependencies"] + [d for e in extras for d in project["optional-dependencies"][e]]
+    names = {re.split(r"[\[<>=! ]", d)[0].lower() for d in deps}
+    assert not names & {"tensorflow", "tensorflow-cpu", "keras", "scikit-learn", "pandas", "tensorflow-serving-api"}
+
+
+def test_facade_image_copies_what_the_grpc_path_imports() -> None:
+    copied = set(re.findall(r"^COPY (\w+) ", (ROOT / "docker" / "facade.Dockerfile").read_text(), re.M))
+    assert {"common", "export", "facade"} <= copied and "training" not in copied
