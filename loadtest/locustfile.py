@@ -22,7 +22,7 @@ from typing import Any
 
 from locust import FastHttpUser, User, between, constant, events, tag, task
 
-from loadtest.payloads import closes, csv_upload, window_length
+from loadtest.payloads import closes, csv_upload, newest_metadata, window_length
 
 MODEL = os.environ.get("LOADTEST_MODEL", "aapl")
 WINDOW = window_length(MODEL)
@@ -113,7 +113,9 @@ class GrpcUser(User):
         self.np, self.tf, self.pb = np, _grpc["tf"], _grpc["pb"]
         self.channel = _grpc["grpc"].insecure_channel(self.host)
         self.stub = _grpc["stubs"].PredictionServiceStub(self.channel)
-        meta = json.loads(_metadata_text())
+        meta = newest_metadata(MODEL)
+        if meta is None:
+            raise RuntimeError("GrpcUser needs the model's metadata.json: set LOADTEST_MODELS_DIR")
         lo, hi = meta["scaler"]["data_min"], meta["scaler"]["data_max"]
         raw = np.asarray(PRICES[-WINDOW:], dtype=np.float32)
         self.window = ((raw - lo) / (hi - lo)).astype(np.float32).reshape(1, WINDOW, 1)
@@ -181,11 +183,3 @@ class GrpcUser(User):
     def forecast_10(self) -> None:
         steps = self.np.array([10], dtype=self.np.int32)
         self._call("Predict forecast steps=10", [self._request("forecast", prices=self.prices, steps=steps)])
-
-
-def _metadata_text() -> str:
-    from pathlib import Path
-
-    base = Path(os.environ.get("LOADTEST_MODELS_DIR", "models")) / MODEL
-    newest = max(int(p.name) for p in base.glob("*") if p.name.isdigit())
-    return (base / str(newest) / "assets.extra" / "metadata.json").read_text()
