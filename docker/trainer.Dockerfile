@@ -6,10 +6,12 @@ ENV PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
     PYTHONUNBUFFERED=1 \
     TF_CPP_MIN_LOG_LEVEL=2 \
-    CUDA_VISIBLE_DEVICES=""
+    CUDA_VISIBLE_DEVICES="" \
+    PYTHONPATH=/app
 RUN groupadd --system --gid 10001 app && useradd --system --uid 10001 --gid app --home-dir /app --shell /usr/sbin/nologin app \
     && mkdir -p /app /models /runs \
     && chown 10001:10001 /app /models /runs
+# The sources in /app (with data/) come first on sys.path, also for the `locust` script.
 WORKDIR /app
 COPY pyproject.toml constraints.txt README.md ./
 COPY common ./common

@@ -135,6 +135,9 @@ def test_locust_runs_on_demand_against_the_stack() -> None:
     assert locust["profiles"] == ["loadtest"]
     assert (ROOT / locust["command"][locust["command"].index("-f") + 1]).is_file()
     assert locust["environment"]["LOADTEST_GRPC_TARGET"] == f"tfserving:{FLAGS['port']}"
+    # The locustfile reads data/ beside its package: the image's sources must come first on sys.path.
+    trainer = (ROOT / "docker" / "trainer.Dockerfile").read_text()
+    assert "PYTHONPATH=/app" in trainer and "COPY data ./data" in trainer and "WORKDIR /app" in trainer
 
 
 def test_env_example_names_every_variable_compose_reads() -> None:
