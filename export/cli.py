@@ -92,9 +92,9 @@ def _publish(args: argparse.Namespace, models_dir: Path) -> int:
 
 def _seed(args: argparse.Namespace, models_dir: Path) -> int:
     from dataclasses import replace
-    from datetime import datetime
 
     from common.prices import PriceDataError
+    from training.artifacts import new_run_dir
     from training.cli import format_summary
     from training.collect import load_prices
     from training.config import TrainConfig
@@ -116,7 +116,7 @@ def _seed(args: argparse.Namespace, models_dir: Path) -> int:
             series = load_prices(ticker, config.start, config.end)
         except PriceDataError as exc:
             raise ExportError(f"{ticker}: {exc}") from exc
-        run_dir = args.runs_dir / name / datetime.now().strftime("%Y%m%d-%H%M%S")
+        run_dir = new_run_dir(args.runs_dir, ticker)
         result = train(series, config, out_dir=run_dir)
         print(format_summary(result.metrics, run_dir))
         print(f"published {export_run(run_dir, models_dir)}")

@@ -87,7 +87,8 @@ class ModelRepository:
     def refresh(self) -> bool:
         """Loads new versions and unloads vanished or surplus ones; True if anything changed."""
         changed = False
-        for name in self.model_names():
+        names = self.model_names()
+        for name in names:
             wanted = [v for v in list_versions(self.base / name) if self._complete(name, v)][-self.keep :]
             with self._lock:
                 have = dict(self._loaded.get(name, {}))
@@ -106,7 +107,7 @@ class ModelRepository:
             with self._lock:
                 self._loaded[name] = have
         with self._lock:
-            for name in [n for n in self._loaded if n not in self.model_names()]:
+            for name in [n for n in self._loaded if n not in names]:
                 del self._loaded[name]
                 changed = True
         return changed

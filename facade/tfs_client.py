@@ -27,8 +27,8 @@ _DTYPES: dict[Any, tuple[Any, str]] = {
     np.dtype(np.int32): (pb.DT_INT32, "int_val"),
     np.dtype(np.int64): (pb.DT_INT64, "int64_val"),
 }
-_NUMPY = {pb.DT_FLOAT: np.float32, pb.DT_DOUBLE: np.float64, pb.DT_INT32: np.int32, pb.DT_INT64: np.int64}
-_FIELD = {pb.DT_FLOAT: "float_val", pb.DT_DOUBLE: "double_val", pb.DT_INT32: "int_val", pb.DT_INT64: "int64_val"}
+_NUMPY = {enum: dtype.type for dtype, (enum, _) in _DTYPES.items()}
+_FIELD = {enum: field for enum, field in _DTYPES.values()}
 
 
 def encode(array: npt.NDArray[Any]) -> pb.TensorProto:

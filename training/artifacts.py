@@ -6,7 +6,7 @@ import json
 import pickle
 import platform
 from collections.abc import Sequence
-from datetime import date
+from datetime import date, datetime
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -19,6 +19,13 @@ SCALER_FILE = "scaler.pkl"
 METRICS_FILE = "metrics.json"
 PREDICTIONS_PLOT = "test_predictions.png"
 LOSS_PLOT = "loss.png"
+
+
+def new_run_dir(runs_dir: Path, ticker: str) -> Path:
+    """``runs_dir/<model>/<YYYYmmdd-HHMMSS>``: where a new training run of ``ticker`` goes."""
+    from common.naming import model_name
+
+    return runs_dir / model_name(ticker) / datetime.now().strftime("%Y%m%d-%H%M%S")
 
 
 def library_versions() -> dict[str, str]:

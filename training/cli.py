@@ -6,11 +6,11 @@ import argparse
 import logging
 import os
 import sys
-from datetime import date, datetime
+from datetime import date
 from pathlib import Path
 
-from common.naming import model_name
 from common.prices import PriceDataError
+from training.artifacts import new_run_dir
 from training.collect import BUNDLED, load_prices
 from training.config import TrainConfig
 
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         patience=args.patience,
         seed=args.seed,
     )
-    out = args.out or args.runs_dir / model_name(args.ticker) / datetime.now().strftime("%Y%m%d-%H%M%S")
+    out = args.out or new_run_dir(args.runs_dir, args.ticker)
     try:
         series = load_prices(args.ticker, args.start, args.end, source=args.source, csv_path=args.csv)
         os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")

@@ -7,11 +7,10 @@ from __future__ import annotations
 
 import argparse
 import logging
-import time
 from pathlib import Path
 from typing import Any
 
-from common.naming import model_name
+from training.artifacts import new_run_dir
 from training.collect import BUNDLED, load_prices
 from training.config import TrainConfig
 
@@ -46,8 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     for ticker in args.tickers:
         config = TrainConfig(ticker=ticker)
         series = load_prices(ticker, config.start, config.end)
-        out = args.runs_dir / model_name(ticker) / time.strftime("%Y%m%d-%H%M%S")
-        rows.append(train(series, config, out_dir=out, verbose=0).metrics)
+        rows.append(train(series, config, out_dir=new_run_dir(args.runs_dir, ticker), verbose=0).metrics)
     print(table(rows))
     return 0
 

@@ -1,7 +1,6 @@
 """Backend down -> 503 and recovery without restart; timeouts -> 504; version rolls under traffic."""
 
 import shutil
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -23,18 +22,13 @@ from export.grpc_server import serve
 from export.repository import ModelRepository
 from export.versions import retire
 from facade.app import create_app
+from loadtest.procs import free_port
 from tests.conftest import SMALL
 from tests.facade.conftest import expected_forecast, make_settings, mint
 from training.pipeline import RunResult
 
 pytestmark = pytest.mark.slow
 PRICES = [150.0 + 0.3 * i + (i % 7) for i in range(SMALL.window + 5)]
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def wait_for(check: Any, timeout: float = 15.0) -> Any:
