@@ -9,7 +9,7 @@ TICKER ?= AAPL
 
 export TF_CPP_MIN_LOG_LEVEL ?= 2
 
-.PHONY: setup run serve train export grpc-server protos test lint format clean
+.PHONY: setup run serve train export grpc-server loadtest protos test lint format clean
 
 setup: $(STAMP)
 
@@ -27,7 +27,7 @@ FACADE_ADMIN_TOKEN ?= dev-admin-token
 run: setup
 	$(BIN)/python -m training --ticker $(TICKER)
 	$(BIN)/python -m export publish --ticker $(TICKER)
-	@echo "facade on http://127.0.0.1:8000 (docs at /docs); admin token: $(FACADE_ADMIN_TOKEN)"
+	@echo "admin token: $(FACADE_ADMIN_TOKEN)"
 	FACADE_ADMIN_TOKEN=$(FACADE_ADMIN_TOKEN) $(BIN)/python -m facade
 
 serve: setup
@@ -42,7 +42,11 @@ export: setup
 
 # TF Serving's gRPC API on :8500 over models/, for machines without Docker.
 grpc-server: setup
-	$(BIN)/python -m export.grpc_server --models-dir models --port 8500
+	$(BIN)/python -m modelserver --models-dir models --port 8500
+
+# The benchmark scenarios headless (Locust, baseline, ceiling; see docs/benchmarks.md). ARGS="--duration 20" etc.
+loadtest: setup
+	$(BIN)/python -m loadtest.run $(ARGS)
 
 # Regenerate the facade's light gRPC messages (grpcio-tools is pinned with protobuf in constraints.txt).
 protos: setup

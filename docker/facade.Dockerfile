@@ -6,7 +6,6 @@ WORKDIR /src
 RUN python -m venv /opt/venv
 COPY pyproject.toml constraints.txt README.md ./
 COPY common ./common
-COPY export ./export
 COPY facade ./facade
 # Only the "facade" extra: fastapi, uvicorn, grpcio, protobuf, numpy and friends, pinned by constraints.txt.
 RUN /opt/venv/bin/pip install --constraint constraints.txt ".[facade]"

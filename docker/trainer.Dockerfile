@@ -17,10 +17,11 @@ COPY pyproject.toml constraints.txt README.md ./
 COPY common ./common
 COPY training ./training
 COPY export ./export
+COPY modelserver ./modelserver
 COPY facade ./facade
 COPY loadtest ./loadtest
 COPY data ./data
 RUN pip install --constraint constraints.txt ".[training,loadtest]" && chown -R 10001:10001 /app
 USER 10001:10001
 ENTRYPOINT ["python", "-m"]
-CMD ["export", "--help"]
+CMD ["training.seed", "--help"]

@@ -3,20 +3,22 @@
 The version folder is the unit of deployment: publishing adds ``<N+1>/``,
 which TF Serving and the facade pick up within seconds; ``retire`` takes a
 version out of service (a roll back when it is the newest); ``republish``
-brings an older version back as the newest.
+brings an older version back as the newest. Training and publishing every
+bundled ticker in one go (the trainer service) is ``python -m training.seed``.
 """
 
 from __future__ import annotations
 
 import argparse
-import json
 import logging
 import os
 import sys
 from pathlib import Path
 
+from common.contract import list_models
+from common.metadata import MetadataError, read_metadata
 from common.naming import model_name
-from export.contract import ASSETS_EXTRA, METADATA_FILE
+from common.tf_runtime import import_tensorflow
 from export.exporter import ExportError, export_run, latest_run, republish_version
 from export.versions import RETIRED, list_versions, retire
 
@@ -34,12 +36,6 @@ def build_parser() -> argparse.ArgumentParser:
     pub.add_argument("--runs-dir", type=Path, default=Path("runs"))
     pub.add_argument("--model", help="serving name (default: derived from the ticker)")
     pub.add_argument("--if-missing", action="store_true", help="do nothing when the model already has a version")
-
-    seed = sub.add_parser("seed", help="train and publish each ticker that has no version yet (the trainer service)")
-    seed.add_argument("--tickers", nargs="+", default=["AAPL"])
-    seed.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    seed.add_argument("--epochs", type=int, help="override the training default (for quick runs)")
-    seed.add_argument("--window", type=int, help="override the training default")
 
     ls = sub.add_parser("list", help="list models and versions")
     ls.add_argument("--model")
@@ -61,8 +57,6 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "publish":
             return _publish(args, models_dir)
-        if args.command == "seed":
-            return _seed(args, models_dir)
         if args.command == "list":
             _list(models_dir, args.model)
             return 0
@@ -73,7 +67,7 @@ def main(argv: list[str] | None = None) -> int:
         source = _find_version(model_dir, args.version)
         print(f"published {republish_version(model_dir, source)} (copy of version {args.version})")
         return 0
-    except (ExportError, FileNotFoundError, FileExistsError) as exc:
+    except (ExportError, MetadataError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -84,54 +78,22 @@ def _publish(args: argparse.Namespace, models_dir: Path) -> int:
         print(f"{name} already has versions {list_versions(models_dir / name)}; nothing to do")
         return 0
     run = args.run or latest_run(args.runs_dir, model_name(args.ticker))
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+    import_tensorflow()
     published = export_run(run, models_dir, model=args.model)
     print(f"published {published}")
     return 0
 
 
-def _seed(args: argparse.Namespace, models_dir: Path) -> int:
-    from dataclasses import replace
-
-    from common.prices import PriceDataError
-    from training.artifacts import new_run_dir
-    from training.cli import format_summary
-    from training.collect import load_prices
-    from training.config import TrainConfig
-
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    from training.pipeline import train
-
-    for ticker in args.tickers:
-        name = model_name(ticker)
-        if list_versions(models_dir / name):
-            print(f"{name}: versions {list_versions(models_dir / name)} already published; skipped")
-            continue
-        config = TrainConfig(ticker=ticker)
-        if args.epochs:
-            config = replace(config, epochs=args.epochs)
-        if args.window:
-            config = replace(config, window=args.window)
-        try:
-            series = load_prices(ticker, config.start, config.end)
-        except PriceDataError as exc:
-            raise ExportError(f"{ticker}: {exc}") from exc
-        run_dir = new_run_dir(args.runs_dir, ticker)
-        result = train(series, config, out_dir=run_dir)
-        print(format_summary(result.metrics, run_dir))
-        print(f"published {export_run(run_dir, models_dir)}")
-    return 0
-
-
 def _list(models_dir: Path, only: str | None) -> None:
-    models = [only] if only else sorted(p.name for p in models_dir.glob("*") if p.is_dir())
-    for name in models:
+    for name in [only] if only else list_models(models_dir):
         for version in list_versions(models_dir / name):
-            meta_path = models_dir / name / str(version) / ASSETS_EXTRA / METADATA_FILE
-            meta = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
-            test = meta.get("metrics", {}).get("test", {})
-            mase = f"MASE {test['mase']:.4f}" if "mase" in test else ""
-            print(f"{name}\t{version}\t{meta.get('created_at', '?')}\twindow {meta.get('window', '?')}\t{mase}")
+            try:
+                meta = read_metadata(models_dir / name / str(version), model=name, version=version)
+            except MetadataError as exc:
+                print(f"{name}\t{version}\tinvalid: {exc}")
+                continue
+            created = meta.created_at.isoformat()
+            print(f"{name}\t{version}\t{created}\twindow {meta.window}\tMASE {meta.metrics.test.mase:.4f}")
 
 
 def _find_version(model_dir: Path, version: int) -> Path:

@@ -9,22 +9,30 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from common.naming import model_name
-from export.contract import (
+from common.contract import (
     ASSETS_EXTRA,
-    DEFAULT_SIGNATURE,
-    FORECAST_SIGNATURE,
     MAX_FORECAST_STEPS,
-    METADATA_FILE,
+    RUN_FILES,
+    RUN_METRICS_FILE,
+    RUN_SCALER_FILE,
     SCALER_FILE,
-    WARMUP_FILE,
-    signature_contract,
+    metadata_path,
+    warmup_path,
 )
+from common.metadata import (
+    DataInfo,
+    LibraryVersions,
+    RepublishedFrom,
+    ScalerParams,
+    VersionMetadata,
+    VersionMetrics,
+    read_metadata,
+    signature_docs,
+)
+from common.naming import model_name
 from export.versions import publish
 
 logger = logging.getLogger(__name__)
-
-RUN_FILES = ("modelo_lstm.h5", "scaler.pkl", "metrics.json")
 
 
 class ExportError(RuntimeError):
@@ -36,13 +44,13 @@ def read_run(run_dir: Path) -> dict[str, Any]:
     missing = [name for name in RUN_FILES if not (run_dir / name).is_file()]
     if missing:
         raise ExportError(f"{run_dir} is not a training run folder (missing {', '.join(missing)})")
-    metrics: dict[str, Any] = json.loads((run_dir / "metrics.json").read_text())
+    metrics: dict[str, Any] = json.loads((run_dir / RUN_METRICS_FILE).read_text())
     return metrics
 
 
 def latest_run(runs_dir: Path, model: str) -> Path:
     """The newest run folder of a model under ``runs/<model>/``."""
-    candidates = sorted(p for p in (runs_dir / model).glob("*") if (p / "metrics.json").is_file())
+    candidates = sorted(p for p in (runs_dir / model).glob("*") if (p / RUN_METRICS_FILE).is_file())
     if not candidates:
         raise ExportError(f"no training run for {model!r} under {runs_dir}; train one first")
     return candidates[-1]
@@ -62,33 +70,26 @@ def serving_clone(trained: Any, metrics: dict[str, Any]) -> Any:
     return clone
 
 
-def build_metadata(run_dir: Path, metrics: dict[str, Any], *, model: str, version: int) -> dict[str, Any]:
-    """The version's self-description, read by the facade and by operators."""
+def build_metadata(run_dir: Path, metrics: dict[str, Any], *, model: str, version: int) -> VersionMetadata:
+    """The version's self-description, read by the model servers, the facade and operators."""
     from training.artifacts import library_versions
 
     window = int(metrics["config"]["window"])
-    return {
-        "model": model,
-        "version": version,
-        "ticker": metrics["ticker"],
-        "window": window,
-        "scaler": {
-            "kind": "MinMaxScaler",
-            "feature_range": [0.0, 1.0],
-            "data_min": metrics["scaler"]["data_min"],
-            "data_max": metrics["scaler"]["data_max"],
-        },
-        "data": metrics["data"],
-        "metrics": {"test": metrics["test"], "horizons": metrics["horizons"]},
-        "training_config": metrics["config"],
-        "signatures": signature_contract(window),
-        "default_signature": DEFAULT_SIGNATURE,
-        "forecast_signature": FORECAST_SIGNATURE,
-        "max_forecast_steps": MAX_FORECAST_STEPS,
-        "source_run": str(run_dir),
-        "created_at": datetime.now(UTC).isoformat(timespec="seconds"),
-        "versions": {"training": metrics.get("versions", {}), "export": library_versions()},
-    }
+    return VersionMetadata(
+        model=model,
+        version=version,
+        ticker=metrics["ticker"],
+        window=window,
+        scaler=ScalerParams.model_validate(metrics["scaler"]),
+        data=DataInfo.model_validate(metrics["data"]),
+        metrics=VersionMetrics.model_validate({"test": metrics["test"], "horizons": metrics["horizons"]}),
+        training_config=metrics["config"],
+        signatures=signature_docs(window),
+        max_forecast_steps=MAX_FORECAST_STEPS,
+        source_run=str(run_dir),
+        created_at=datetime.now(UTC).replace(microsecond=0),
+        versions=LibraryVersions(training=metrics.get("versions", {}), export=library_versions()),
+    )
 
 
 def export_run(run_dir: Path, models_dir: Path, *, model: str | None = None, version: int | None = None) -> Path:
@@ -109,18 +110,15 @@ def export_run(run_dir: Path, models_dir: Path, *, model: str | None = None, ver
 
     metrics = read_run(run_dir)
     name = model or model_name(metrics["ticker"])
-    window = int(metrics["config"]["window"])
-    lo, hi = float(metrics["scaler"]["data_min"]), float(metrics["scaler"]["data_max"])
     keras_model = serving_clone(load_model(run_dir), metrics)
 
     def build(staging: Path, number: int) -> None:
-        write_savedmodel(keras_model, staging, window=window, data_min=lo, data_max=hi)
-        extra = staging / ASSETS_EXTRA
-        extra.mkdir()
-        shutil.copy2(run_dir / SCALER_FILE, extra / SCALER_FILE)
         meta = build_metadata(run_dir, metrics, model=name, version=number)
-        (extra / METADATA_FILE).write_text(json.dumps(meta, indent=2) + "\n")
-        write_warmup(extra / WARMUP_FILE, model=name, window=window, data_min=lo, data_max=hi)
+        write_savedmodel(keras_model, staging, window=meta.window, scaler=meta.scaler)
+        (staging / ASSETS_EXTRA).mkdir()
+        shutil.copy2(run_dir / RUN_SCALER_FILE, staging / ASSETS_EXTRA / SCALER_FILE)
+        metadata_path(staging).write_text(meta.to_json())
+        write_warmup(warmup_path(staging), model=name, window=meta.window, scaler=meta.scaler)
 
     published = publish(models_dir / name, build, version=version)
     logger.info("published %s", published)
@@ -133,12 +131,13 @@ def republish_version(model_dir: Path, source: Path) -> Path:
     The copy's ``metadata.json`` gets its new number and notes where it came from.
     """
 
+    original = read_metadata(source)
+
     def build(staging: Path, number: int) -> None:
         shutil.copytree(source, staging)
-        meta_path = staging / ASSETS_EXTRA / METADATA_FILE
-        meta = json.loads(meta_path.read_text())
-        meta["republished_from"] = {"version": meta.get("version"), "path": str(source)}
-        meta["version"] = number
-        meta_path.write_text(json.dumps(meta, indent=2) + "\n")
+        meta = original.model_copy(
+            update={"version": number, "republished_from": RepublishedFrom(version=original.version, path=str(source))}
+        )
+        metadata_path(staging).write_text(meta.to_json())
 
     return publish(model_dir, build)

@@ -5,33 +5,43 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from export.contract import (
-    DEFAULT_SIGNATURE,
+from common.contract import (
+    FORECAST,
     FORECAST_OUTPUT,
-    FORECAST_SIGNATURE,
     MAX_FORECAST_STEPS,
     NEXT_OUTPUT,
-    PRICES_INPUT,
-    STEPS_INPUT,
-    WINDOW_INPUT,
+    PRICES_TENSOR,
+    SERVING_DEFAULT,
+    STEPS_TENSOR,
+    WINDOW_TENSOR,
+    TensorSpec,
 )
+from common.metadata import ScalerParams
 
 
-def write_savedmodel(model: Any, path: Path, *, window: int, data_min: float, data_max: float) -> None:
-    """Exports ``model`` to ``path`` with the ``serving_default`` and ``forecast`` signatures.
+def _spec(tensor: TensorSpec, window: int) -> Any:
+    import tensorflow as tf
+
+    shape = [None if d < 0 else d for d in tensor.concrete_shape(window)]
+    return tf.TensorSpec(shape, tensor.dtype, name=tensor.name)
+
+
+def write_savedmodel(model: Any, path: Path, *, window: int, scaler: ScalerParams) -> None:
+    """Exports ``model`` to ``path`` with the contract's ``serving_default`` and ``forecast`` signatures.
 
     Args:
         model: Keras model mapping scaled windows ``[batch, W, 1]`` to ``[batch, 1]``.
         path: SavedModel folder to create (must not exist).
         window: ``W``.
-        data_min: the MinMaxScaler's training minimum (price units).
-        data_max: the MinMaxScaler's training maximum (price units).
+        scaler: the version's MinMaxScaler (fit on the training period, price units).
     """
     import keras
     import tensorflow as tf
 
-    lo = tf.constant(data_min, tf.float32)
-    span = tf.constant(data_max - data_min, tf.float32)
+    lo = tf.constant(scaler.data_min, tf.float32)
+    span = tf.constant(scaler.span, tf.float32)
+    range_lo = tf.constant(scaler.feature_range[0], tf.float32)
+    range_span = tf.constant(scaler.feature_range[1] - scaler.feature_range[0], tf.float32)
 
     archive = keras.export.ExportArchive()
     archive.track(model)
@@ -49,8 +59,8 @@ def write_savedmodel(model: Any, path: Path, *, window: int, data_min: float, da
         ]
         with tf.control_dependencies(checks):
             max_steps = tf.reduce_max(steps)
-        # Same transform as sklearn's MinMaxScaler with feature_range (0, 1).
-        scaled = ((prices - lo) / span)[:, :, tf.newaxis]
+        # Same transform as sklearn's MinMaxScaler (ScalerParams.transform).
+        scaled = ((prices - lo) / span * range_span + range_lo)[:, :, tf.newaxis]
         out = tf.TensorArray(tf.float32, size=max_steps)
 
         def body(i: tf.Tensor, win: tf.Tensor, acc: tf.TensorArray) -> tuple[tf.Tensor, tf.Tensor, tf.TensorArray]:
@@ -60,22 +70,15 @@ def write_savedmodel(model: Any, path: Path, *, window: int, data_min: float, da
             return i + 1, win, acc.write(i, nxt[:, 0])
 
         _, _, out = tf.while_loop(lambda i, w, a: i < max_steps, body, (tf.constant(0), scaled, out))
-        values = tf.transpose(out.stack()) * span + lo  # [batch, max_steps], price units
+        values = (tf.transpose(out.stack()) - range_lo) / range_span * span + lo  # [batch, max_steps], price units
         # Rows asking for fewer steps than the batch's maximum get zeros past their own horizon.
         mask = tf.sequence_mask(steps, max_steps)
         return {FORECAST_OUTPUT: tf.where(mask, values, tf.zeros_like(values))}
 
+    archive.add_endpoint(name=SERVING_DEFAULT.name, fn=serving_default, input_signature=[_spec(WINDOW_TENSOR, window)])
     archive.add_endpoint(
-        name=DEFAULT_SIGNATURE,
-        fn=serving_default,
-        input_signature=[tf.TensorSpec([None, window, 1], tf.float32, name=WINDOW_INPUT)],
-    )
-    archive.add_endpoint(
-        name=FORECAST_SIGNATURE,
+        name=FORECAST.name,
         fn=forecast,
-        input_signature=[
-            tf.TensorSpec([None, window], tf.float32, name=PRICES_INPUT),
-            tf.TensorSpec([None], tf.int32, name=STEPS_INPUT),
-        ],
+        input_signature=[_spec(PRICES_TENSOR, window), _spec(STEPS_TENSOR, window)],
     )
     archive.write_out(str(path), verbose=False)

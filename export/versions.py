@@ -17,14 +17,11 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from common.contract import list_versions
+
+__all__ = ["RETIRED", "list_versions", "next_version", "publish", "retire"]
+
 RETIRED = ".retired"
-
-
-def list_versions(model_dir: Path) -> list[int]:
-    """Published versions, ascending."""
-    if not model_dir.is_dir():
-        return []
-    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
 
 
 def next_version(model_dir: Path) -> int:

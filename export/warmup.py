@@ -12,13 +12,14 @@ from pathlib import Path
 import numpy as np
 import numpy.typing as npt
 
-from export.contract import (
+from common.contract import (
     DEFAULT_SIGNATURE,
     FORECAST_SIGNATURE,
     PRICES_INPUT,
     STEPS_INPUT,
     WINDOW_INPUT,
 )
+from common.metadata import ScalerParams
 
 # Batch sizes the batching config can form (see serving_config/batching.config).
 WARMUP_BATCHES = (1, 8, 32)
@@ -26,11 +27,12 @@ WARMUP_STEPS = (1, 10)
 
 
 def warmup_inputs(
-    window: int, data_min: float, data_max: float
+    window: int, scaler: ScalerParams
 ) -> list[tuple[str, dict[str, npt.NDArray[np.float32] | npt.NDArray[np.int32]]]]:
     """(signature, inputs) pairs covering both signatures at typical shapes."""
-    scaled = np.linspace(0.2, 0.8, window, dtype=np.float32)
-    prices = (data_min + scaled * (data_max - data_min)).astype(np.float32)
+    raw = np.linspace(scaler.data_min + 0.2 * scaler.span, scaler.data_min + 0.8 * scaler.span, window)
+    scaled = scaler.transform(raw).astype(np.float32)
+    prices = raw.astype(np.float32)
     out: list[tuple[str, dict[str, npt.NDArray[np.float32] | npt.NDArray[np.int32]]]] = []
     for batch in WARMUP_BATCHES:
         out.append((DEFAULT_SIGNATURE, {WINDOW_INPUT: np.tile(scaled[None, :, None], (batch, 1, 1))}))
@@ -44,12 +46,12 @@ def warmup_inputs(
     return out
 
 
-def write_warmup(path: Path, *, model: str, window: int, data_min: float, data_max: float) -> int:
+def write_warmup(path: Path, *, model: str, window: int, scaler: ScalerParams) -> int:
     """Writes the warmup TFRecord file; returns how many records it holds."""
     import tensorflow as tf
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
-    records = warmup_inputs(window, data_min, data_max)
+    records = warmup_inputs(window, scaler)
     with tf.io.TFRecordWriter(str(path)) as writer:
         for signature, inputs in records:
             request = predict_pb2.PredictRequest(model_spec=model_pb2.ModelSpec(name=model, signature_name=signature))

@@ -16,6 +16,7 @@ def main() -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    print(f"facade on http://{settings.host}:{settings.port} (docs at /docs)", file=sys.stderr)
     uvicorn.run(
         "facade.app:app_factory",
         factory=True,

@@ -1,4 +1,10 @@
-"""Dependencies for the routes, as ``Annotated`` aliases. All async: no thread-pool hop per request."""
+"""Dependencies for the routes, as ``Annotated`` aliases.
+
+They are ``async def`` so that FastAPI calls them on the event loop, not in its
+thread pool. Key verification reads SQLite synchronously on a cache miss (a
+primary-key lookup, well under a millisecond; verified keys are cached for
+``FACADE_KEY_CACHE_S``).
+"""
 
 from __future__ import annotations
 

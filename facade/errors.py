@@ -6,6 +6,7 @@ FacadeError
 ├── Unauthorized ........ 401  missing, unknown or revoked API key / admin token
 ├── NotFound ............ 404  unknown ticker, model or key
 ├── ModelUnavailable .... 503  backend down, or the model has no version loaded
+│   └── VersionGone ..... 503  the pinned version was unloaded mid-request (retried once first)
 ├── UpstreamTimeout ..... 504  the backend did not answer in time
 └── InferenceError ...... 502  the backend answered with an error
 """

@@ -21,16 +21,19 @@ def slide(window: F32, value: F32) -> F32:
     return np.concatenate([window[:, 1:, :], value.reshape(-1, 1, 1).astype(np.float32)], axis=1)
 
 
-async def recursive_forecast(window: F32, steps: int, predict_next: PredictNext) -> F32:
+async def recursive_forecast(windows: F32, *, steps: int, predict: PredictNext) -> F32:
     """Forecasts ``steps`` scaled values for each ``[batch, W, 1]`` window.
+
+    The same loop as :func:`training.evaluate.recursive_forecast` (same arguments),
+    awaiting each step, since a step here is a call to a backend.
 
     Returns:
         ``[batch, steps]`` scaled forecasts.
     """
-    out = np.empty((window.shape[0], steps), dtype=np.float32)
-    current = window
+    out = np.empty((windows.shape[0], steps), dtype=np.float32)
+    current = windows
     for k in range(steps):
-        nxt = np.asarray(await predict_next(current), dtype=np.float32).reshape(-1, 1)
+        nxt = np.asarray(await predict(current), dtype=np.float32).reshape(-1, 1)
         out[:, k] = nxt[:, 0]
         if k + 1 < steps:
             current = slide(current, nxt)

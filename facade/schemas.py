@@ -6,6 +6,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from common.contract import DEFAULT_WINDOW
+
 Price = Annotated[float, Field(allow_inf_nan=False)]
 
 EXAMPLE_PRICES = [
@@ -23,7 +25,9 @@ class PredictRequest(BaseModel):
     )
 
     prices: list[Price] = Field(
-        min_length=1, description="Daily closing prices, oldest first; at least the model's window (60 by default)."
+        min_length=1,
+        description=f"Daily closing prices, oldest first; at least the model's window ({DEFAULT_WINDOW} by default; "
+        "GET /models lists each version's).",
     )
     steps: int = Field(default=1, ge=1, description="Days to forecast (1..FACADE_MAX_STEPS).")
     ticker: str | None = Field(

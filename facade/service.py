@@ -9,10 +9,10 @@ from typing import Literal
 
 import numpy as np
 
-from export.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE
-from facade.backends.base import F32, Backend, Servable
+from common.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE
+from facade.backends.base import Backend, Servable
 from facade.errors import InvalidInput, VersionGone
-from facade.forecasting import recursive_forecast
+from facade.forecasting import F32, recursive_forecast
 
 
 @dataclass
@@ -71,7 +71,7 @@ async def _forecast_pinned(
     else:
         signature = DEFAULT_SIGNATURE
         window = scaler.transform(raw).astype(np.float32).reshape(1, window_len, 1)
-        values = await recursive_forecast(window, steps, lambda w: backend.predict_next(servable, w))
+        values = await recursive_forecast(window, steps=steps, predict=lambda w: backend.predict_next(servable, w))
         t2 = time.perf_counter()
         out = scaler.inverse(values[0].astype(np.float64))
     timings["inference"] = (t2 - t1) * 1000

@@ -21,6 +21,8 @@ import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 
+from common.contract import RUN_MODEL_FILE
+
 
 class Body(BaseModel):
     prices: list[float]
@@ -33,7 +35,7 @@ def create_app(run_dir: Path) -> FastAPI:
 
     from training.artifacts import load_scaler
 
-    model = keras.models.load_model(run_dir / "modelo_lstm.h5", compile=False)
+    model = keras.models.load_model(run_dir / RUN_MODEL_FILE, compile=False)
     scaler = load_scaler(run_dir)
     window = int(model.input_shape[1])
     keys: set[str] = set()

@@ -22,6 +22,16 @@ from typing import Any
 
 from locust import FastHttpUser, User, between, constant, events, tag, task
 
+from common.contract import (
+    DEFAULT_SIGNATURE,
+    FORECAST_SIGNATURE,
+    NEXT_OUTPUT,
+    PRICES_INPUT,
+    STEPS_INPUT,
+    STEPS_TENSOR,
+    WINDOW_INPUT,
+    WINDOW_TENSOR,
+)
 from loadtest.payloads import closes, csv_upload, newest_metadata, window_length
 
 MODEL = os.environ.get("LOADTEST_MODEL", "aapl")
@@ -116,10 +126,9 @@ class GrpcUser(User):
         meta = newest_metadata(MODEL)
         if meta is None:
             raise RuntimeError("GrpcUser needs the model's metadata.json: set LOADTEST_MODELS_DIR")
-        lo, hi = meta["scaler"]["data_min"], meta["scaler"]["data_max"]
-        raw = np.asarray(PRICES[-WINDOW:], dtype=np.float32)
-        self.window = ((raw - lo) / (hi - lo)).astype(np.float32).reshape(1, WINDOW, 1)
-        self.prices = raw.reshape(1, WINDOW)
+        raw = np.asarray(PRICES[-WINDOW:], dtype=np.float64)
+        self.window = meta.scaler.transform(raw).astype(WINDOW_TENSOR.dtype).reshape(1, WINDOW, 1)
+        self.prices = raw.astype(np.float32).reshape(1, WINDOW)
 
     def on_stop(self) -> None:
         self.channel.close()
@@ -153,7 +162,7 @@ class GrpcUser(User):
     @tag("grpc1")
     @task
     def serving_default_1(self) -> None:
-        self._call("Predict serving_default x1", [self._request("serving_default", window=self.window)])
+        self._call("Predict serving_default x1", [self._request(DEFAULT_SIGNATURE, **{WINDOW_INPUT: self.window})])
 
     @tag("grpc10loop")
     @task
@@ -164,8 +173,8 @@ class GrpcUser(User):
         window = self.window
         try:
             for _ in range(10):
-                reply = self.stub.Predict(self._request("serving_default", window=window), timeout=10)
-                nxt = self.tf.make_ndarray(reply.outputs["next"]).reshape(1, 1, 1)
+                reply = self.stub.Predict(self._request(DEFAULT_SIGNATURE, **{WINDOW_INPUT: window}), timeout=10)
+                nxt = self.tf.make_ndarray(reply.outputs[NEXT_OUTPUT]).reshape(1, 1, 1)
                 window = self.np.concatenate([window[:, 1:, :], nxt], axis=1)
         except Exception as e:
             exc = e
@@ -181,5 +190,6 @@ class GrpcUser(User):
     @tag("grpcforecast10")
     @task
     def forecast_10(self) -> None:
-        steps = self.np.array([10], dtype=self.np.int32)
-        self._call("Predict forecast steps=10", [self._request("forecast", prices=self.prices, steps=steps)])
+        steps = self.np.array([10], dtype=STEPS_TENSOR.dtype)
+        request = self._request(FORECAST_SIGNATURE, **{PRICES_INPUT: self.prices, STEPS_INPUT: steps})
+        self._call("Predict forecast steps=10", [request])

@@ -2,39 +2,47 @@
 
 from __future__ import annotations
 
-import json
 import os
+from functools import cache
 from pathlib import Path
-from typing import Any
+
+from common.contract import DEFAULT_WINDOW, list_versions
+from common.metadata import VersionMetadata, read_metadata
+from common.prices import PriceSeries, parse_price_csv
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_WINDOW = 60
+
+
+@cache
+def _bundled() -> PriceSeries:
+    return parse_price_csv((ROOT / "data" / "AAPL.csv").read_text())
 
 
 def closes(n: int) -> list[float]:
     """The last ``n`` bundled AAPL closes (real Yahoo data)."""
-    lines = (ROOT / "data" / "AAPL.csv").read_text().splitlines()[1:]
-    return [float(line.split(",")[4]) for line in lines[-n:]]
+    return _bundled().prices[-n:]
 
 
-def newest_metadata(model: str = "aapl") -> dict[str, Any] | None:
-    """The newest version's ``metadata.json`` under LOADTEST_MODELS_DIR (default ``models/``), if any."""
-    base = Path(os.environ.get("LOADTEST_MODELS_DIR", ROOT / "models")) / model
-    for v in sorted((int(p.name) for p in base.glob("*") if p.name.isdigit()), reverse=True):
-        meta = base / str(v) / "assets.extra" / "metadata.json"
-        if meta.is_file():
-            found: dict[str, Any] = json.loads(meta.read_text())
-            return found
-    return None
+def models_dir() -> Path:
+    return Path(os.environ.get("LOADTEST_MODELS_DIR", ROOT / "models"))
+
+
+def newest_metadata(model: str = "aapl", base: Path | None = None) -> VersionMetadata | None:
+    """The newest version's validated metadata under ``base`` (LOADTEST_MODELS_DIR, default ``models/``), if any."""
+    model_dir = (base or models_dir()) / model
+    versions = list_versions(model_dir)
+    return read_metadata(model_dir / str(versions[-1])) if versions else None
 
 
 def window_length(model: str = "aapl") -> int:
-    """The newest version's window; the default when no models folder is at hand."""
+    """The newest version's window; the training default when no models folder is at hand."""
     meta = newest_metadata(model)
-    return int(meta["window"]) if meta else DEFAULT_WINDOW
+    return meta.window if meta else DEFAULT_WINDOW
 
 
 def csv_upload(n: int) -> bytes:
-    lines = (ROOT / "data" / "AAPL.csv").read_text().splitlines()
-    rows = [",".join((r.split(",")[0], r.split(",")[4])) for r in lines[-n:]]
+    """The last ``n`` bundled closes as a ``Date,Close`` upload."""
+    series = _bundled()
+    assert series.dates is not None
+    rows = [f"{d.isoformat()},{p}" for d, p in zip(series.dates[-n:], series.prices[-n:], strict=True)]
     return ("Date,Close\n" + "\n".join(rows) + "\n").encode()

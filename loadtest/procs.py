@@ -73,7 +73,7 @@ def process(
 def grpc_server(
     models_dir: Path, port: int, *, log: Path | None = None
 ) -> AbstractContextManager[subprocess.Popen[bytes]]:
-    args = [sys.executable, "-m", "export.grpc_server", "--models-dir", str(models_dir), "--port", str(port)]
+    args = [sys.executable, "-m", "modelserver", "--models-dir", str(models_dir), "--port", str(port)]
     return process(args, env={"TF_CPP_MIN_LOG_LEVEL": "3"}, log=log)
 
 

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from loadtest import procs
+from loadtest.payloads import newest_metadata
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -100,9 +101,10 @@ def serve(target: str, *, models_dir: Path, grpc_address: str, work: Path) -> It
 
 def _newest_run(models_dir: Path) -> Path:
     """The training run the newest aapl version was exported from (the baseline loads its .h5)."""
-    versions = sorted(int(p.name) for p in (models_dir / "aapl").glob("*") if p.name.isdigit())
-    meta = json.loads((models_dir / "aapl" / str(versions[-1]) / "assets.extra" / "metadata.json").read_text())
-    return Path(meta["source_run"])
+    meta = newest_metadata("aapl", models_dir)
+    if meta is None:
+        raise SystemExit(f"no aapl version under {models_dir}: run `make run` or `python -m training.seed` first")
+    return Path(meta.source_run)
 
 
 def _mint(base: str, target: str) -> str:

@@ -14,9 +14,10 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-MODEL_FILE = "modelo_lstm.h5"
-SCALER_FILE = "scaler.pkl"
-METRICS_FILE = "metrics.json"
+from common.contract import RUN_METRICS_FILE as METRICS_FILE
+from common.contract import RUN_MODEL_FILE as MODEL_FILE
+from common.contract import RUN_SCALER_FILE as SCALER_FILE
+
 PREDICTIONS_PLOT = "test_predictions.png"
 LOSS_PLOT = "loss.png"
 

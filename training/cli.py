@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 import sys
 from datetime import date
 from pathlib import Path
 
 from common.prices import PriceDataError
+from common.tf_runtime import import_tensorflow
 from training.artifacts import new_run_dir
 from training.collect import BUNDLED, load_prices
 from training.config import TrainConfig
@@ -60,7 +60,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--csv", type=Path, help="read prices from this CSV (plain Date,Close or yfinance's to_csv layout)")
     p.add_argument("--window", type=_positive, default=d.window, help="days per input window")
-    p.add_argument("--units", type=_units, default=d.units, help="LSTM layer sizes, comma-separated")
+    p.add_argument(
+        "--units", type=_units, default=",".join(map(str, d.units)), help="LSTM layer sizes, comma-separated"
+    )
     p.add_argument("--epochs", type=_positive, default=d.epochs, help="maximum epochs (early stopping on validation)")
     p.add_argument("--batch-size", type=_positive, default=d.batch_size)
     p.add_argument("--learning-rate", type=float, default=d.learning_rate)
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None) -> int:
     out = args.out or new_run_dir(args.runs_dir, args.ticker)
     try:
         series = load_prices(args.ticker, args.start, args.end, source=args.source, csv_path=args.csv)
-        os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+        import_tensorflow()
         from training.pipeline import train
 
         result = train(series, config, out_dir=out)

@@ -6,6 +6,8 @@ from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
+from common.contract import DEFAULT_WINDOW
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -14,7 +16,7 @@ class TrainConfig:
     ticker: str = "AAPL"
     start: date = date(2014, 1, 1)
     end: date = date(2024, 12, 31)
-    window: int = 60
+    window: int = DEFAULT_WINDOW
     val_fraction: float = 0.15
     test_fraction: float = 0.15
     units: tuple[int, ...] = (64,)

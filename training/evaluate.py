@@ -46,13 +46,13 @@ def point_metrics(actual: FloatArray, predicted: FloatArray, baseline: FloatArra
     }
 
 
-def recursive_forecast(predict: Predict, windows: FloatArray, steps: int) -> FloatArray:
+def recursive_forecast(windows: FloatArray, *, steps: int, predict: Predict) -> FloatArray:
     """Forecasts ``steps`` values per window by feeding each prediction back.
 
     Args:
-        predict: maps scaled windows ``[n, W, 1]`` to next values ``[n, 1]``.
         windows: scaled input windows ``[n, W, 1]``.
         steps: how many days ahead.
+        predict: maps scaled windows ``[n, W, 1]`` to next values ``[n, 1]``.
 
     Returns:
         Scaled forecasts ``[n, steps]``.

@@ -116,7 +116,7 @@ def train(series: PriceSeries, config: TrainConfig, *, out_dir: Path, verbose: i
     predicted = unscale(predict_scaled(x_test))[:, 0]
     persistence = prices[test_targets - 1]
     steps = max(config.horizons)
-    forecasts = unscale(recursive_forecast(predict_scaled, x_test, steps))
+    forecasts = unscale(recursive_forecast(x_test, steps=steps, predict=predict_scaled))
     metrics: dict[str, Any] = {
         "model": model_name(config.ticker),
         "ticker": config.ticker,

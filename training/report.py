@@ -10,6 +10,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
+from common.tf_runtime import import_tensorflow
 from training.artifacts import new_run_dir
 from training.collect import BUNDLED, load_prices
 from training.config import TrainConfig
@@ -39,6 +40,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tickers", nargs="*", default=list(BUNDLED))
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.WARNING)
+    import_tensorflow()
     from training.pipeline import train
 
     rows = []

@@ -1,9 +1,10 @@
 """TensorFlow in the facade's process: the same version folders, no TF Serving needed.
 
 Loads ``models/<model>/<N>/`` like TF Serving (newest two versions, polled
-every ``version_refresh_s``) and batches concurrent requests per version.
-This is the only facade module that brings TensorFlow in (through
-``export.repository``); the ``tfserving`` backend never imports it.
+every ``version_refresh_s``) through :mod:`modelserver.repository`, and
+batches concurrent requests per version and signature. This is the only
+facade module that brings TensorFlow in; the ``tfserving`` backend never
+imports it.
 """
 
 from __future__ import annotations
@@ -13,19 +14,10 @@ import logging
 from typing import Any
 
 import numpy as np
-import numpy.typing as npt
 
-from export.contract import (
-    DEFAULT_SIGNATURE,
-    FORECAST_OUTPUT,
-    FORECAST_SIGNATURE,
-    NEXT_OUTPUT,
-    PRICES_INPUT,
-    STEPS_INPUT,
-    WINDOW_INPUT,
-)
-from facade.backends.base import F32, Backend, Servable
-from facade.batching import MicroBatcher
+from common.metadata import VersionMetadata
+from facade.backends.base import Arrays, Backend, Servable
+from facade.backends.batching import MicroBatcher
 from facade.config import Settings
 from facade.errors import FacadeError, InferenceError, VersionGone
 
@@ -39,14 +31,17 @@ class EmbeddedBackend(Backend):
         super().__init__(settings.models_dir)
         self.settings = settings
         self.repo: Any = None
-        self._batchers: dict[tuple[str, int, str], MicroBatcher] = {}
+        self._batchers: dict[tuple[str, int, str, tuple[str, ...]], MicroBatcher] = {}
 
     @property
     def target(self) -> str:
         return f"in-process TensorFlow over {self.models_dir}"
 
     async def start(self) -> None:
-        from export.repository import ModelRepository
+        from common.tf_runtime import import_tensorflow
+
+        await asyncio.to_thread(import_tensorflow)
+        from modelserver.repository import ModelRepository
 
         self.repo = ModelRepository(self.models_dir, keep=2)
         await asyncio.to_thread(self.repo.refresh)
@@ -68,29 +63,29 @@ class EmbeddedBackend(Backend):
     async def reachable(self) -> bool:
         return True
 
-    def read_metadata(self, model: str, version: int) -> dict[str, Any]:
-        from export.repository import ServableNotFound
+    def _loaded(self, model: str, version: int) -> Any:
+        from modelserver.repository import ServableNotFound
 
         try:
-            metadata: dict[str, Any] = self.repo.get(model, version).metadata
+            return self.repo.get(model, version)
         except ServableNotFound as exc:
             raise VersionGone(str(exc)) from exc
+
+    def read_metadata(self, model: str, version: int) -> VersionMetadata:
+        # The repository validated it when it loaded the version.
+        metadata: VersionMetadata = self._loaded(model, version).metadata
         return metadata
 
-    def _batcher(self, servable: Servable, signature: str, output: str) -> MicroBatcher:
-        from export.repository import ServableNotFound
-
-        key = (servable.model, servable.version, signature)
+    def _batcher(self, servable: Servable, signature: str, outputs: tuple[str, ...]) -> MicroBatcher:
+        key = (servable.model, servable.version, signature, outputs)
         batcher = self._batchers.get(key)
         if batcher is None:
-            try:
-                loaded = self.repo.get(servable.model, servable.version)
-            except ServableNotFound as exc:
-                raise VersionGone(str(exc)) from exc
+            loaded = self._loaded(servable.model, servable.version)
             self._prune()
 
-            def run(inputs: dict[str, npt.NDArray[Any]]) -> npt.NDArray[Any]:
-                return np.asarray(loaded.run(signature, inputs)[output])
+            def run(inputs: Arrays) -> Arrays:
+                result = loaded.run(signature, inputs)
+                return {name: np.asarray(result[name]) for name in outputs}
 
             batcher = MicroBatcher(
                 run,
@@ -107,21 +102,11 @@ class EmbeddedBackend(Backend):
         for key in [k for k in self._batchers if k[1] not in served.get(k[0], [])]:
             self._batchers.pop(key).close()
 
-    async def _submit(self, servable: Servable, signature: str, output: str, inputs: dict[str, Any]) -> F32:
-        batcher = self._batcher(servable, signature, output)
+    async def _run(self, servable: Servable, signature: str, inputs: Arrays, outputs: tuple[str, ...]) -> Arrays:
+        batcher = self._batcher(servable, signature, outputs)
         try:
-            return np.asarray(await batcher.submit(inputs), dtype=np.float32)
+            return await batcher.submit(inputs)
         except FacadeError:
             raise
         except Exception as exc:
             raise InferenceError(f"{servable.model} version {servable.version} failed: {exc}") from exc
-
-    async def predict_next(self, servable: Servable, windows: F32) -> F32:
-        return await self._submit(servable, DEFAULT_SIGNATURE, NEXT_OUTPUT, {WINDOW_INPUT: windows})
-
-    async def forecast(self, servable: Servable, prices: F32, steps: npt.NDArray[np.int32]) -> F32:
-        out = await self._submit(
-            servable, FORECAST_SIGNATURE, FORECAST_OUTPUT, {PRICES_INPUT: prices, STEPS_INPUT: steps}
-        )
-        # Rows batched with longer requests come back wider; keep this request's columns.
-        return out[:, : int(steps.max())]

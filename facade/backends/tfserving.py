@@ -6,22 +6,10 @@ import asyncio
 import contextlib
 import logging
 
-import numpy as np
-import numpy.typing as npt
-
-from export.contract import (
-    DEFAULT_SIGNATURE,
-    FORECAST_OUTPUT,
-    FORECAST_SIGNATURE,
-    NEXT_OUTPUT,
-    PRICES_INPUT,
-    STEPS_INPUT,
-    WINDOW_INPUT,
-)
-from facade.backends.base import F32, Backend, Servable
+from facade.backends.base import Arrays, Backend, Servable
+from facade.backends.tfs_client import TFServingClient
 from facade.config import Settings
 from facade.errors import FacadeError, InferenceError
-from facade.tfs_client import TFServingClient
 
 logger = logging.getLogger(__name__)
 
@@ -90,31 +78,11 @@ class TFServingBackend(Backend):
     async def reachable(self) -> bool:
         return self._up
 
-    async def predict_next(self, servable: Servable, windows: F32) -> F32:
+    async def _run(self, servable: Servable, signature: str, inputs: Arrays, outputs: tuple[str, ...]) -> Arrays:
         assert self.client is not None
         version, out = await self.client.predict(
-            servable.model,
-            version=servable.version,
-            signature=DEFAULT_SIGNATURE,
-            inputs={WINDOW_INPUT: windows},
-            output=NEXT_OUTPUT,
+            servable.model, version=servable.version, signature=signature, inputs=inputs, outputs=outputs
         )
-        _check_version(servable, version)
-        return np.asarray(out, dtype=np.float32)
-
-    async def forecast(self, servable: Servable, prices: F32, steps: npt.NDArray[np.int32]) -> F32:
-        assert self.client is not None
-        version, out = await self.client.predict(
-            servable.model,
-            version=servable.version,
-            signature=FORECAST_SIGNATURE,
-            inputs={PRICES_INPUT: prices, STEPS_INPUT: steps},
-            output=FORECAST_OUTPUT,
-        )
-        _check_version(servable, version)
-        return np.asarray(out, dtype=np.float32)
-
-
-def _check_version(servable: Servable, answered: int) -> None:
-    if answered != servable.version:
-        raise InferenceError(f"asked {servable.model} version {servable.version}, answered by version {answered}")
+        if version != servable.version:
+            raise InferenceError(f"asked {servable.model} version {servable.version}, answered by version {version}")
+        return out

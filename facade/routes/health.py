@@ -10,6 +10,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common.naming import model_name
 from facade.deps import BackendDep, KeyStoreDep, MetricsDep, SettingsDep
+from facade.errors import FacadeError
 
 router = APIRouter(tags=["service"])
 
@@ -58,19 +59,18 @@ async def models(backend: BackendDep) -> dict[str, Any]:
         for v in versions:
             try:
                 meta = backend.read_metadata(name, v)
-            except Exception:
-                entries.append({"version": v})
+            except FacadeError as exc:
+                entries.append({"version": v, "error": exc.detail})
                 continue
-            test = meta.get("metrics", {}).get("test", {})
             entries.append(
                 {
                     "version": v,
-                    "ticker": meta.get("ticker"),
-                    "window": meta.get("window"),
-                    "created_at": meta.get("created_at"),
-                    "data_range": meta.get("data", {}).get("range"),
-                    "test_mase": test.get("mase"),
-                    "test_mae": test.get("mae"),
+                    "ticker": meta.ticker,
+                    "window": meta.window,
+                    "created_at": meta.created_at.isoformat(),
+                    "data_range": meta.data.range,
+                    "test_mase": meta.metrics.test.mase,
+                    "test_mae": meta.metrics.test.mae,
                 }
             )
         out[name] = entries

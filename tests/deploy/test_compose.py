@@ -15,6 +15,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from common.naming import model_name
 from facade.config import Settings
+from tests.facade.test_layering import grpc_path_packages
 
 ROOT = Path(__file__).resolve().parents[2]
 COMPOSE = yaml.safe_load((ROOT / "docker-compose.yml").read_text())
@@ -162,6 +163,42 @@ def test_facade_image_installs_no_tensorflow() -> None:
     assert not names & {"tensorflow", "tensorflow-cpu", "keras", "scikit-learn", "pandas", "tensorflow-serving-api"}
 
 
-def test_facade_image_copies_what_the_grpc_path_imports() -> None:
+def test_facade_image_copies_only_what_the_grpc_path_imports() -> None:
     copied = set(re.findall(r"^COPY (\w+) ", (ROOT / "docker" / "facade.Dockerfile").read_text(), re.M))
-    assert {"common", "export", "facade"} <= copied and "training" not in copied
+    assert copied - {"pyproject", "constraints"} == grpc_path_packages() == {"common", "facade"}
+
+
+# Values the deployment sets on purpose; every other FACADE_* value shipped must be the code's default.
+DEPLOYMENT_CHOICES = {
+    "FACADE_ADMIN_TOKEN",
+    "FACADE_ENVIRONMENT",
+    "FACADE_BACKEND",
+    "FACADE_TFSERVING_ADDRESS",
+    "FACADE_MODELS_DIR",
+    "FACADE_KEYS_DB",
+    "FACADE_HOST",
+    "FACADE_WORKERS",
+}
+
+
+def _shipped_facade_values() -> list[tuple[str, str, str]]:
+    """(where, variable, value) of each FACADE_* value in compose (${VAR:-x} defaults resolved) and .env.example."""
+    out = []
+    for key, value in SERVICES["facade"]["environment"].items():
+        out.append(("docker-compose.yml", key, re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))))
+    for line in (ROOT / ".env.example").read_text().splitlines():
+        if line.startswith("FACADE_") and "=" in line:
+            key, value = line.split("=", 1)
+            out.append((".env.example", key, value))
+    return out
+
+
+@pytest.mark.parametrize(("where", "key", "value"), _shipped_facade_values(), ids=lambda v: str(v))
+def test_shipped_configuration_agrees_with_the_code_defaults(where: str, key: str, value: str) -> None:
+    field = key.removeprefix("FACADE_").lower()
+    assert field in Settings.model_fields, f"{where}: {key} is not a facade setting"
+    if key in DEPLOYMENT_CHOICES:
+        return
+    default = Settings.model_fields[field].default
+    parsed = type(default)(value) if default is not None else value
+    assert parsed == default, f"{where} ships {key}={value}, the code's default is {default!r}"

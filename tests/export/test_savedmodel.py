@@ -1,4 +1,3 @@
-import json
 import pickle
 from pathlib import Path
 from typing import Any
@@ -8,7 +7,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from export.contract import MAX_FORECAST_STEPS
+from common.contract import MAX_FORECAST_STEPS, SIGNATURES
+from common.metadata import VersionMetadata, read_metadata
 from tests.conftest import SMALL
 from training import artifacts
 from training.evaluate import recursive_forecast
@@ -24,8 +24,8 @@ def v1(models_dir: Path) -> Any:
 
 
 @pytest.fixture(scope="module")
-def metadata(models_dir: Path) -> dict[str, Any]:
-    return json.loads((models_dir / "aapl" / "1" / "assets.extra" / "metadata.json").read_text())
+def metadata(models_dir: Path) -> VersionMetadata:
+    return read_metadata(models_dir / "aapl" / "1")
 
 
 def windows(n: int, seed: int = 0) -> np.ndarray:
@@ -51,7 +51,9 @@ def test_forecast_equals_the_python_loop_with_the_scaler(v1: Any, small_run: Run
         return v1.signatures["serving_default"](window=tf.constant(w.astype(np.float32)))["next"].numpy()
 
     scaled = scaler.transform(prices.reshape(-1, 1)).reshape(4, W, 1)
-    expected = scaler.inverse_transform(recursive_forecast(predict, scaled, 10).reshape(-1, 1)).reshape(4, 10)
+    expected = scaler.inverse_transform(recursive_forecast(scaled, steps=10, predict=predict).reshape(-1, 1)).reshape(
+        4, 10
+    )
     for row, n in enumerate(steps):
         np.testing.assert_allclose(got[row, :n], expected[row, :n], rtol=1e-4)
         assert not got[row, n:].any()  # past a row's own horizon: zeros
@@ -84,30 +86,30 @@ def test_graph_has_no_cudnn_ops(models_dir: Path) -> None:
     assert not [op for op in ops if "cudnn" in op.lower()]
 
 
-def test_tensor_names_match_metadata(v1: Any, metadata: dict[str, Any]) -> None:
-    assert set(v1.signatures) == set(metadata["signatures"])
-    for name, contract in metadata["signatures"].items():
-        fn = v1.signatures[name]
+def test_tensor_names_match_the_contract(v1: Any, metadata: VersionMetadata) -> None:
+    assert set(v1.signatures) == {s.name for s in SIGNATURES} == set(metadata.signatures)
+    for spec in SIGNATURES:
+        fn = v1.signatures[spec.name]
         inputs = fn.structured_input_signature[1]
-        assert set(inputs) == set(contract["inputs"])
-        assert set(fn.structured_outputs) == set(contract["outputs"])
-        for key, spec in inputs.items():
-            assert spec.dtype.name == contract["inputs"][key]["dtype"]
-            assert [d if d is not None else -1 for d in spec.shape.as_list()] == contract["inputs"][key]["shape"]
-            assert spec.shape[0] is None  # every input has a batch dimension
+        assert set(inputs) == spec.input_names()
+        assert set(fn.structured_outputs) == {t.name for t in spec.outputs}
+        for tensor in spec.inputs:
+            served = inputs[tensor.name]
+            assert served.dtype.name == tensor.dtype
+            assert [d if d is not None else -1 for d in served.shape.as_list()] == tensor.concrete_shape(W)
+            assert served.shape[0] is None  # every input has a batch dimension
 
 
-def test_metadata_describes_the_version(metadata: dict[str, Any], small_run: RunResult, models_dir: Path) -> None:
-    assert metadata["model"] == "aapl" and metadata["version"] == 1 and metadata["ticker"] == "AAPL"
-    assert metadata["window"] == W
+def test_metadata_describes_the_version(metadata: VersionMetadata, small_run: RunResult, models_dir: Path) -> None:
+    assert (metadata.model, metadata.version, metadata.ticker, metadata.window) == ("aapl", 1, "AAPL", W)
     scaler = artifacts.load_scaler(small_run.run_dir)
-    assert metadata["scaler"]["data_min"] == pytest.approx(scaler.data_min_[0])
-    assert metadata["scaler"]["data_max"] == pytest.approx(scaler.data_max_[0])
-    assert metadata["metrics"]["test"]["mase"] == small_run.metrics["test"]["mase"]
-    assert metadata["data"]["range"] == ["2019-01-02", "2024-12-31"]
-    assert "tensorflow" in metadata["versions"]["export"] and metadata["created_at"]
+    assert metadata.scaler.data_min == pytest.approx(scaler.data_min_[0])
+    assert metadata.scaler.data_max == pytest.approx(scaler.data_max_[0])
+    assert metadata.scaler.feature_range == tuple(scaler.feature_range)
+    assert metadata.metrics.test.mase == small_run.metrics["test"]["mase"]
+    assert metadata.data.range == ("2019-01-02", "2024-12-31")
+    assert "tensorflow" in metadata.versions.export and metadata.created_at.tzinfo is not None
     with (models_dir / "aapl" / "1" / "assets.extra" / "scaler.pkl").open("rb") as fh:
         copied = pickle.load(fh)
     assert copied.data_max_[0] == scaler.data_max_[0]
-    v2 = json.loads((models_dir / "aapl" / "2" / "assets.extra" / "metadata.json").read_text())
-    assert v2["version"] == 2
+    assert read_metadata(models_dir / "aapl" / "2").version == 2

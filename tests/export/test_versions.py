@@ -100,15 +100,3 @@ def test_publish_without_a_run_is_a_clear_error(tmp_path: Path, capsys: pytest.C
     code = export_cli(["--models-dir", str(tmp_path), "publish", "--ticker", "MSFT", "--runs-dir", str(tmp_path)])
     assert code == 2
     assert "no training run for 'msft'" in capsys.readouterr().err
-
-
-@pytest.mark.slow
-def test_seed_trains_and_publishes_only_missing_models(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    models, runs = tmp_path / "models", tmp_path / "runs"
-    args = ["--models-dir", str(models), "seed", "--runs-dir", str(runs), "--tickers", "^BVSP", "--epochs", "1"]
-    assert export_cli([*args, "--window", "20"]) == 0
-    assert list_versions(models / "bvsp") == [1]
-    assert (models / "bvsp" / "1" / "assets.extra" / "metadata.json").is_file()
-    assert export_cli([*args, "--window", "20"]) == 0  # a second start of the trainer does nothing
-    assert list_versions(models / "bvsp") == [1]
-    assert "already published; skipped" in capsys.readouterr().out

@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
+from common.metadata import read_metadata
 from facade.app import create_app
 from facade.config import Settings
 
@@ -28,8 +29,8 @@ def make_settings(tmp_path: Path, models_dir: Path, **overrides: Any) -> Setting
 @pytest.fixture(scope="session")
 def grpc_target(models_dir: Path) -> Iterator[str]:
     """The local TF Serving-API server over the session's models folder."""
-    from export.grpc_server import serve
-    from export.repository import ModelRepository
+    from modelserver.grpc_server import serve
+    from modelserver.repository import ModelRepository
 
     repo = ModelRepository(models_dir)
     repo.refresh()
@@ -70,18 +71,15 @@ def api_key(client: TestClient) -> str:
 
 def expected_forecast(models_dir: Path, version: int, prices: list[float], steps: int) -> np.ndarray:
     """The forecast computed independently: the version's SavedModel and its scaler, step by step."""
-    import json
-
     import tensorflow as tf
 
     path = models_dir / "aapl" / str(version)
-    meta = json.loads((path / "assets.extra" / "metadata.json").read_text())
-    lo, hi = meta["scaler"]["data_min"], meta["scaler"]["data_max"]
+    meta = read_metadata(path)
     fn = tf.saved_model.load(str(path)).signatures["serving_default"]
-    window = ((np.asarray(prices[-meta["window"] :]) - lo) / (hi - lo)).astype(np.float32).reshape(1, -1, 1)
+    window = meta.scaler.transform(np.asarray(prices[-meta.window :])).astype(np.float32).reshape(1, -1, 1)
     out = []
     for _ in range(steps):
         nxt = fn(window=tf.constant(window))["next"].numpy()
-        out.append(float(nxt[0, 0]) * (hi - lo) + lo)
+        out.append(float(meta.scaler.inverse(float(nxt[0, 0]))))
         window = np.concatenate([window[:, 1:, :], nxt.reshape(1, 1, 1)], axis=1)
     return np.asarray(out)

@@ -8,16 +8,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facade.app import create_app
-from facade.config import Settings
 from tests.conftest import SMALL
 from tests.facade.conftest import expected_forecast, make_settings, mint
 
 pytestmark = pytest.mark.slow
 PRICES = [180.0 + np.sin(i / 3) * 4 for i in range(SMALL.window + 10)]
-
-
-def test_graph_is_the_default() -> None:
-    assert Settings(_env_file=None).forecast_mode == "graph"  # type: ignore[call-arg]
 
 
 @pytest.mark.parametrize(

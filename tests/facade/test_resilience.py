@@ -18,11 +18,11 @@ from tensorflow_serving.apis import (
 )
 
 from export.exporter import export_run
-from export.grpc_server import serve
-from export.repository import ModelRepository
 from export.versions import retire
 from facade.app import create_app
 from loadtest.procs import free_port
+from modelserver.grpc_server import serve
+from modelserver.repository import ModelRepository
 from tests.conftest import SMALL
 from tests.facade.conftest import expected_forecast, make_settings, mint
 from training.pipeline import RunResult

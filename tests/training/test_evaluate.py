@@ -29,7 +29,7 @@ def test_recursive_forecast_feeds_predictions_back() -> None:
         return w[:, -1, :] + 1
 
     windows = np.array([[[1.0], [2.0], [3.0]], [[10.0], [10.0], [10.0]]])
-    out = recursive_forecast(predict, windows, steps=4)
+    out = recursive_forecast(windows, steps=4, predict=predict)
     assert out.tolist() == [[4, 5, 6, 7], [11, 12, 13, 14]]
 
 
@@ -38,7 +38,7 @@ def test_recursive_forecast_window_slides() -> None:
     def predict(w: np.ndarray) -> np.ndarray:
         return w.mean(axis=1)
 
-    out = recursive_forecast(predict, np.array([[[0.0], [3.0]]]), steps=3)
+    out = recursive_forecast(np.array([[[0.0], [3.0]]]), steps=3, predict=predict)
     assert out[0].tolist() == [1.5, 2.25, 1.875]
 
 

@@ -36,14 +36,10 @@ def test_metrics_file_records_what_a_reader_needs(small_run: RunResult) -> None:
     assert m["horizons"]["1"]["mae"] == pytest.approx(m["test"]["mae"])
 
 
-def test_h5_round_trip_gives_identical_predictions(small_run: RunResult, aapl_small: PriceSeries) -> None:
+def test_h5_round_trip_reproduces_the_trained_models_metrics(small_run: RunResult, aapl_small: PriceSeries) -> None:
     scaler = artifacts.load_scaler(small_run.run_dir)
     model = artifacts.load_model(small_run.run_dir)
     scaled = scaler.transform(np.asarray(aapl_small.prices).reshape(-1, 1))[:, 0]
-    x, _ = make_windows(scaled, range(len(scaled) - 50, len(scaled)), window=SMALL.window)
-    reloaded = model.predict(x.astype(np.float32), verbose=0)
-    again = artifacts.load_model(small_run.run_dir).predict(x.astype(np.float32), verbose=0)
-    np.testing.assert_array_equal(reloaded, again)
     # The saved metrics were computed with the in-memory model; the reloaded one reproduces them.
     test_rows = range(len(scaled) - small_run.metrics["training"]["windows"]["test"], len(scaled))
     xt, _ = make_windows(scaled, test_rows, window=SMALL.window)

@@ -8,7 +8,7 @@ errors in one place (:func:`map_rpc_error`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import grpc
@@ -106,10 +106,10 @@ class TFServingClient:
         version: int,
         signature: str,
         inputs: Mapping[str, npt.NDArray[Any]],
-        output: str,
-    ) -> tuple[int, npt.NDArray[Any]]:
-        """Calls Predict on a pinned version; returns the version that answered and the output."""
-        request = pb.PredictRequest(output_filter=[output])
+        outputs: Sequence[str],
+    ) -> tuple[int, dict[str, npt.NDArray[Any]]]:
+        """Calls Predict on a pinned version; returns the version that answered and the outputs asked for."""
+        request = pb.PredictRequest(output_filter=list(outputs))
         request.model_spec.name = model
         request.model_spec.version.value = version
         request.model_spec.signature_name = signature
@@ -119,9 +119,10 @@ class TFServingClient:
             reply = await self._predict(request, timeout=self.timeout_s)
         except grpc.RpcError as exc:
             raise map_rpc_error(exc, target=self.target, what=f"{model} version {version}") from exc
-        if output not in reply.outputs:
-            raise InferenceError(f"TF Serving's reply has no {output!r} output")
-        return reply.model_spec.version.value, decode(reply.outputs[output])
+        missing = [name for name in outputs if name not in reply.outputs]
+        if missing:
+            raise InferenceError(f"TF Serving's reply lacks the outputs {missing}")
+        return reply.model_spec.version.value, {name: decode(reply.outputs[name]) for name in outputs}
 
     async def available_versions(self, model: str) -> list[int]:
         """Versions of ``model`` in state AVAILABLE, ascending; [] when it has none."""

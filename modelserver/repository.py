@@ -3,13 +3,13 @@
 Every ``<base>/<model>/<N>/`` holding a ``saved_model.pb`` is a version; the
 newest ``keep`` versions of each model stay loaded (TF Serving's ``latest``
 policy with ``num_versions: keep``), new folders are picked up on ``refresh``
-and vanished ones unloaded. Used by the local gRPC server and the facade's
-embedded backend.
+and vanished ones unloaded. A version whose metadata does not match the
+serving contract is refused (logged with the reason) and never half-loaded.
+Used by the local gRPC server and the facade's embedded backend.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import threading
 from dataclasses import dataclass, field
@@ -19,8 +19,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-from export.contract import ASSETS_EXTRA, DEFAULT_SIGNATURE, METADATA_FILE, WARMUP_FILE
-from export.versions import list_versions
+from common.contract import DEFAULT_SIGNATURE, is_complete, list_models, list_versions, warmup_path
+from common.metadata import MetadataError, VersionMetadata, read_metadata
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +36,7 @@ class LoadedVersion:
     model: str
     version: int
     path: Path
-    metadata: dict[str, Any]
+    metadata: VersionMetadata = field(repr=False)
     loaded: Any = field(repr=False)
 
     @property
@@ -80,9 +80,7 @@ class ModelRepository:
     def model_names(self) -> list[str]:
         if self.only is not None:
             return list(self.only)
-        if not self.base.is_dir():
-            return []
-        return sorted(p.name for p in self.base.iterdir() if p.is_dir() and not p.name.startswith("."))
+        return list_models(self.base)
 
     def refresh(self) -> bool:
         """Loads new versions and unloads vanished or surplus ones; True if anything changed."""
@@ -98,6 +96,8 @@ class ModelRepository:
                         have[v] = self._load(name, v)
                         changed = True
                         logger.info("loaded %s version %d", name, v)
+                    except MetadataError as exc:
+                        logger.error("refused %s version %d: %s", name, v, exc)
                     except Exception:
                         logger.exception("cannot load %s version %d; skipped", name, v)
             for v in [v for v in have if v not in wanted]:
@@ -159,14 +159,13 @@ class ModelRepository:
             self._thread = None
 
     def _complete(self, name: str, version: int) -> bool:
-        return (self.base / name / str(version) / "saved_model.pb").is_file()
+        return is_complete(self.base / name / str(version))
 
     def _load(self, name: str, version: int) -> LoadedVersion:
         import tensorflow as tf
 
         path = self.base / name / str(version)
-        meta_path = path / ASSETS_EXTRA / METADATA_FILE
-        metadata = json.loads(meta_path.read_text()) if meta_path.is_file() else {}
+        metadata = read_metadata(path, model=name, version=version)  # MetadataError: refused before loading
         loaded = LoadedVersion(name, version, path, metadata, tf.saved_model.load(str(path)))
         replayed = warm_up(loaded)
         logger.debug("replayed %d warmup requests for %s version %d", replayed, name, version)
@@ -182,7 +181,7 @@ def warm_up(loaded: LoadedVersion) -> int:
     import tensorflow as tf
     from tensorflow_serving.apis import prediction_log_pb2
 
-    path = loaded.path / ASSETS_EXTRA / WARMUP_FILE
+    path = warmup_path(loaded.path)
     if not path.is_file():
         return 0
     count = 0

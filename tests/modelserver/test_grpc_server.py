@@ -16,8 +16,8 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from export.grpc_server import serve
-from export.repository import ModelRepository
+from modelserver.grpc_server import serve
+from modelserver.repository import ModelRepository
 from tests.conftest import SMALL
 
 pytestmark = pytest.mark.slow

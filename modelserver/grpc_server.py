@@ -1,13 +1,13 @@
 """A TF Serving stand-in that speaks TF Serving's real gRPC API.
 
 Built on the official ``tensorflow-serving-api`` servicers over
-:class:`export.repository.ModelRepository`: it serves the same version
+:class:`modelserver.repository.ModelRepository`: it serves the same version
 folders, answers ``Predict`` (naming the version that answered),
 ``GetModelMetadata`` and ``GetModelStatus`` with TF Serving's status codes.
 It exists for the tests and for load tests on machines without Docker; in
 production run the real ``tensorflow/serving`` image (docker-compose.yml).
 
-    python -m export.grpc_server --models-dir models --port 8500
+    python -m modelserver --models-dir models --port 8500
 """
 
 from __future__ import annotations
@@ -33,8 +33,8 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
-from export.contract import DEFAULT_SIGNATURE
-from export.repository import LoadedVersion, ModelRepository, ServableNotFound
+from common.contract import DEFAULT_SIGNATURE, SAVED_MODEL_FILE
+from modelserver.repository import LoadedVersion, ModelRepository, ServableNotFound
 
 logger = logging.getLogger(__name__)
 
@@ -116,7 +116,7 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         if list(request.metadata_field) != ["signature_def"]:
             context.abort(grpc.StatusCode.INVALID_ARGUMENT, "Metadata field signature_def is the only one supported")
         saved = saved_model_pb2.SavedModel()
-        saved.ParseFromString((servable.path / "saved_model.pb").read_bytes())
+        saved.ParseFromString((servable.path / SAVED_MODEL_FILE).read_bytes())
         sig_map = get_model_metadata_pb2.SignatureDefMap()
         for name, sig in saved.meta_graphs[0].signature_def.items():
             if not name.startswith("__"):
@@ -166,7 +166,7 @@ def serve(
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m export.grpc_server", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m modelserver", description=__doc__.split("\n\n")[0])
     parser.add_argument("--models-dir", type=Path, default=Path("models"))
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8500)

@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from export.grpc_server import serve
-from export.repository import ModelRepository
+from modelserver.grpc_server import serve
+from modelserver.repository import ModelRepository
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]

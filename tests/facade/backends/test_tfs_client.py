@@ -5,8 +5,8 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import get_model_status_pb2, predict_pb2
 
+from facade.backends.tfs_client import decode, encode
 from facade.protos import tfs_lite_pb2 as lite
-from facade.tfs_client import decode, encode
 
 
 def test_our_request_parses_as_the_official_request() -> None:

@@ -1,3 +1,6 @@
+import json
+import logging
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -5,7 +8,8 @@ import pytest
 import tensorflow as tf
 from tensorflow_serving.apis import prediction_log_pb2
 
-from export.repository import ModelRepository
+from common.contract import metadata_path
+from modelserver.repository import ModelRepository
 
 pytestmark = pytest.mark.slow
 
@@ -30,3 +34,18 @@ def test_warmup_records_parse_and_the_signatures_accept_them(models_dir: Path) -
         inputs = {k: tf.make_ndarray(v) for k, v in request.inputs.items()}
         outputs = servable.run(request.model_spec.signature_name, inputs)
         assert all(np.isfinite(v).all() for v in outputs.values())
+
+
+def test_a_version_whose_metadata_breaks_the_contract_is_refused(
+    models_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    shutil.copytree(models_dir / "aapl" / "1", tmp_path / "aapl" / "1")
+    shutil.copytree(models_dir / "aapl" / "2", tmp_path / "aapl" / "2")
+    meta = json.loads(metadata_path(tmp_path / "aapl" / "2").read_text())
+    meta["window"] += 1  # the signatures' shapes no longer match it
+    metadata_path(tmp_path / "aapl" / "2").write_text(json.dumps(meta))
+    repo = ModelRepository(tmp_path)
+    with caplog.at_level(logging.ERROR):
+        repo.refresh()
+    assert repo.versions("aapl") == [1]
+    assert "refused aapl version 2" in caplog.text and "the contract says" in caplog.text

@@ -22,9 +22,9 @@ import numpy.typing as npt
 
 logger = logging.getLogger(__name__)
 
-Inputs = dict[str, npt.NDArray[Any]]
-Run = Callable[[Inputs], npt.NDArray[Any]]
-_Item = tuple[Inputs, "asyncio.Future[npt.NDArray[Any]]", asyncio.AbstractEventLoop]
+Arrays = dict[str, npt.NDArray[Any]]
+Run = Callable[[Arrays], Arrays]
+_Item = tuple[Arrays, "asyncio.Future[Arrays]", asyncio.AbstractEventLoop]
 
 
 class MicroBatcher:
@@ -37,13 +37,11 @@ class MicroBatcher:
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
-        self.batches = 0
-        self.rows = 0
 
-    async def submit(self, inputs: Inputs) -> npt.NDArray[Any]:
-        """Queues rows (every input shares the leading batch axis); returns their output rows."""
+    async def submit(self, inputs: Arrays) -> Arrays:
+        """Queues rows (every input shares the leading batch axis); returns their rows of every output."""
         loop = asyncio.get_running_loop()
-        future: asyncio.Future[npt.NDArray[Any]] = loop.create_future()
+        future: asyncio.Future[Arrays] = loop.create_future()
         self._queue.put((inputs, future, loop))
         return await future
 
@@ -84,24 +82,23 @@ class MicroBatcher:
             for _, future, loop in items:
                 loop.call_soon_threadsafe(_set_exception, future, exc)
             return
-        self.batches += 1
-        self.rows += len(output)
         start = 0
         for inputs, future, loop in items:
             n = _rows(inputs)
-            loop.call_soon_threadsafe(_set_result, future, output[start : start + n])
+            rows = {name: values[start : start + n] for name, values in output.items()}
+            loop.call_soon_threadsafe(_set_result, future, rows)
             start += n
 
 
-def _rows(inputs: Inputs) -> int:
+def _rows(inputs: Arrays) -> int:
     return int(next(iter(inputs.values())).shape[0])
 
 
-def _set_result(future: asyncio.Future[npt.NDArray[Any]], value: npt.NDArray[Any]) -> None:
+def _set_result(future: asyncio.Future[Arrays], value: Arrays) -> None:
     if not future.done():
         future.set_result(value)
 
 
-def _set_exception(future: asyncio.Future[npt.NDArray[Any]], exc: Exception) -> None:
+def _set_exception(future: asyncio.Future[Arrays], exc: Exception) -> None:
     if not future.done():
         future.set_exception(exc)

@@ -1,0 +1,131 @@
+"""The serving contract between a published version and everything that reads it.
+
+One module names what crosses the boundary between training, export, the
+model servers, the facade and the load tests:
+
+* the signatures and their tensors (name, dtype, shape, units);
+* the limits a served graph enforces;
+* the folder conventions of runs and of ``models/<model>/<N>/``.
+
+The typed metadata of a version is :mod:`common.metadata`. Stdlib only, so
+the facade's gRPC path reads it without TensorFlow. Nothing else in the
+project spells a tensor name, a signature name or a file name of a version.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+# Dimensions in a TensorSpec's shape: any batch size, the version's window, the request's steps.
+BATCH = -1
+WINDOW_DIM: Literal["window"] = "window"
+STEPS_DIM: Literal["steps"] = "steps"
+Dim = int | Literal["window", "steps"]
+
+
+@dataclass(frozen=True)
+class TensorSpec:
+    """One input or output of a signature."""
+
+    name: str
+    dtype: Literal["float32", "int32"]
+    shape: tuple[Dim, ...]
+    units: str
+
+    def concrete_shape(self, window: int) -> list[int]:
+        """The shape with the window filled in (``-1`` for the batch and for ``steps``)."""
+        return [window if d == WINDOW_DIM else (d if isinstance(d, int) else BATCH) for d in self.shape]
+
+
+@dataclass(frozen=True)
+class SignatureSpec:
+    """A named signature of the SavedModel, as TF Serving exposes it."""
+
+    name: str
+    inputs: tuple[TensorSpec, ...]
+    outputs: tuple[TensorSpec, ...]
+
+    def input_names(self) -> frozenset[str]:
+        return frozenset(t.name for t in self.inputs)
+
+    def output(self, name: str) -> TensorSpec:
+        for spec in self.outputs:
+            if spec.name == name:
+                return spec
+        raise KeyError(f"signature {self.name!r} has no output {name!r}")
+
+
+# serving_default: scaled windows [batch, W, 1] -> the next scaled value [batch, 1].
+WINDOW_TENSOR = TensorSpec("window", "float32", (BATCH, WINDOW_DIM, 1), "scaled")
+NEXT_TENSOR = TensorSpec("next", "float32", (BATCH, 1), "scaled")
+# forecast: raw prices [batch, W] and steps [batch] -> raw forecasts [batch, max(steps)].
+PRICES_TENSOR = TensorSpec("prices", "float32", (BATCH, WINDOW_DIM), "price")
+STEPS_TENSOR = TensorSpec("steps", "int32", (BATCH,), "days")
+FORECAST_TENSOR = TensorSpec("forecast", "float32", (BATCH, STEPS_DIM), "price")
+
+SERVING_DEFAULT = SignatureSpec("serving_default", inputs=(WINDOW_TENSOR,), outputs=(NEXT_TENSOR,))
+FORECAST = SignatureSpec("forecast", inputs=(PRICES_TENSOR, STEPS_TENSOR), outputs=(FORECAST_TENSOR,))
+SIGNATURES: tuple[SignatureSpec, ...] = (SERVING_DEFAULT, FORECAST)
+
+DEFAULT_SIGNATURE = SERVING_DEFAULT.name
+FORECAST_SIGNATURE = FORECAST.name
+WINDOW_INPUT = WINDOW_TENSOR.name
+NEXT_OUTPUT = NEXT_TENSOR.name
+PRICES_INPUT = PRICES_TENSOR.name
+STEPS_INPUT = STEPS_TENSOR.name
+FORECAST_OUTPUT = FORECAST_TENSOR.name
+
+# Upper bound on `steps` accepted by the in-graph forecast loop.
+MAX_FORECAST_STEPS = 365
+# The window a new model is trained with unless told otherwise.
+DEFAULT_WINDOW = 60
+
+# A training run folder.
+RUN_MODEL_FILE = "modelo_lstm.h5"
+RUN_SCALER_FILE = "scaler.pkl"
+RUN_METRICS_FILE = "metrics.json"
+RUN_FILES = (RUN_MODEL_FILE, RUN_SCALER_FILE, RUN_METRICS_FILE)
+
+# A published version folder: models/<model>/<N>/.
+SAVED_MODEL_FILE = "saved_model.pb"
+ASSETS_EXTRA = "assets.extra"
+METADATA_FILE = "metadata.json"
+SCALER_FILE = "scaler.pkl"
+WARMUP_FILE = "tf_serving_warmup_requests"
+
+
+def signature(name: str) -> SignatureSpec:
+    """The contract's signature of that name."""
+    for spec in SIGNATURES:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"no signature {name!r} in the serving contract (known: {[s.name for s in SIGNATURES]})")
+
+
+def list_models(base: Path) -> list[str]:
+    """Model folders under a model base folder (hidden folders, like staging ones, excluded)."""
+    if not base.is_dir():
+        return []
+    return sorted(p.name for p in base.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def list_versions(model_dir: Path) -> list[int]:
+    """Version folders of a model (children named by an integer), ascending, as TF Serving sees them."""
+    if not model_dir.is_dir():
+        return []
+    return sorted(int(p.name) for p in model_dir.iterdir() if p.is_dir() and p.name.isdigit())
+
+
+def is_complete(version_dir: Path) -> bool:
+    """True once a version folder holds its SavedModel (publishing renames whole folders, so this is final)."""
+    return (version_dir / SAVED_MODEL_FILE).is_file()
+
+
+def metadata_path(version_dir: Path) -> Path:
+    return version_dir / ASSETS_EXTRA / METADATA_FILE
+
+
+def warmup_path(version_dir: Path) -> Path:
+    return version_dir / ASSETS_EXTRA / WARMUP_FILE

@@ -1,0 +1,90 @@
+import json
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from sklearn.preprocessing import MinMaxScaler
+
+from common.contract import FORECAST, SERVING_DEFAULT, metadata_path
+from common.metadata import MetadataError, ScalerParams, VersionMetadata, read_metadata, signature_docs
+
+
+def valid(window: int = 20, **overrides: Any) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "model": "aapl",
+        "version": 3,
+        "ticker": "AAPL",
+        "window": window,
+        "scaler": {"kind": "MinMaxScaler", "feature_range": [0.0, 1.0], "data_min": 10.0, "data_max": 110.0},
+        "data": {"rows": 100, "train_rows": 70, "val_rows": 15, "test_rows": 15},
+        "metrics": {"test": {"mae": 1.0, "rmse": 1.5, "mase": 0.99, "mape": 0.8}},
+        "signatures": {k: v.model_dump() for k, v in signature_docs(window).items()},
+        "created_at": "2026-01-02T03:04:05+00:00",
+    }
+    doc.update(overrides)
+    return doc
+
+
+def write(tmp_path: Path, doc: dict[str, Any] | str) -> Path:
+    version_dir = tmp_path / "aapl" / "3"
+    metadata_path(version_dir).parent.mkdir(parents=True)
+    metadata_path(version_dir).write_text(doc if isinstance(doc, str) else json.dumps(doc))
+    return version_dir
+
+
+@pytest.mark.parametrize("feature_range", [(0.0, 1.0), (-1.0, 1.0), (0.2, 0.8)])
+def test_scaler_equals_sklearn_with_its_feature_range(feature_range: tuple[float, float]) -> None:
+    prices = np.array([17.1, 30.5, 250.0, 99.9, 400.0]).reshape(-1, 1)
+    sk = MinMaxScaler(feature_range=feature_range).fit(prices[:3])
+    ours = ScalerParams(feature_range=feature_range, data_min=sk.data_min_[0], data_max=sk.data_max_[0])
+    np.testing.assert_allclose(ours.transform(prices[:, 0]), sk.transform(prices)[:, 0], rtol=1e-12)
+    np.testing.assert_allclose(ours.inverse(ours.transform(prices[:, 0])), prices[:, 0], rtol=1e-12)
+
+
+def test_a_valid_version_round_trips(tmp_path: Path) -> None:
+    meta = read_metadata(write(tmp_path, valid()), model="aapl", version=3)
+    assert (meta.window, meta.scaler.span, meta.metrics.test.mase) == (20, 100.0, 0.99)
+    assert meta.metrics.test.model_extra == {"mape": 0.8}  # metrics a later trainer adds are kept
+    assert VersionMetadata.model_validate_json(meta.to_json()) == meta
+
+
+def test_unknown_keys_from_a_later_exporter_are_ignored(tmp_path: Path) -> None:
+    assert read_metadata(write(tmp_path, valid(intervals={"levels": [80, 95]}))).version == 3
+
+
+def _drop_tensor(window: int) -> dict[str, Any]:
+    sigs = {k: v.model_dump() for k, v in signature_docs(window).items()}
+    del sigs[FORECAST.name]["inputs"]["steps"]
+    return sigs
+
+
+@pytest.mark.parametrize(
+    ("doc", "reason"),
+    [
+        ("{not json", "Invalid JSON"),
+        (valid(window=0), "window"),
+        (valid(scaler={"data_min": 5.0, "data_max": 5.0}), "must exceed data_min"),
+        (valid(scaler={"kind": "StandardScaler", "data_min": 1.0, "data_max": 2.0}), "scaler.kind"),
+        (valid(signatures={}), f"signature {SERVING_DEFAULT.name!r} is missing"),
+        (valid(signatures={k: v.model_dump() for k, v in signature_docs(60).items()}), "the contract says"),
+        (valid(signatures=_drop_tensor(20)), "lacks tensor 'steps'"),
+        (valid(schema_version=2), "schema_version"),
+        ({k: v for k, v in valid().items() if k != "scaler"}, "scaler: Field required"),
+    ],
+    ids=["json", "window", "scaler-range", "scaler-kind", "no-sig", "wrong-shape", "no-tensor", "schema", "missing"],
+)
+def test_invalid_metadata_is_refused_with_the_reason(tmp_path: Path, doc: dict[str, Any] | str, reason: str) -> None:
+    with pytest.raises(MetadataError, match="does not match the serving contract") as caught:
+        read_metadata(write(tmp_path, doc))
+    assert reason in str(caught.value)
+
+
+def test_a_version_must_describe_itself(tmp_path: Path) -> None:
+    folder = write(tmp_path, valid())
+    with pytest.raises(MetadataError, match="describes version 3, not 4"):
+        read_metadata(folder, version=4)
+    with pytest.raises(MetadataError, match="describes model 'aapl', not 'msft'"):
+        read_metadata(folder, model="msft")
+    with pytest.raises(MetadataError, match="cannot read"):
+        read_metadata(tmp_path / "nowhere")
