@@ -19,10 +19,20 @@ from collections.abc import Sequence
 MIN_PRICE = 2.0**-126  # 1.1754943508222875e-38, float32's smallest normal number
 MAX_PRICE = 1e15
 
-_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+_GROUP_CHARS = " \u00a0\u202f\u2009'"  # spaces, no-break and thin spaces, apostrophes
+
+
+def _number_pattern(decimal: str, grouping: str) -> re.Pattern[str]:
+    g, d = re.escape(grouping + _GROUP_CHARS), re.escape(decimal)
+    exp = r"(?:[eE][+-]?[0-9]+)?"
+    # Grouped thousands must come in threes: "1.234.567,8" but not "12.5.6".
+    return re.compile(rf"[+-]?(?:[0-9]{{1,3}}(?:[{g}][0-9]{{3}})+|[0-9]+)(?:{d}[0-9]*)?{exp}|[+-]?{d}[0-9]+{exp}")
+
+
+_NUMBER = {".": _number_pattern(".", ","), ",": _number_pattern(",", ".")}
 _NON_FINITE = {"nan", "+nan", "-nan", "inf", "+inf", "-inf", "infinity", "+infinity", "-infinity"}
 # Thousands separators spreadsheets write besides '.' and ',': spaces, no-break and thin spaces, apostrophes.
-_GROUPING = str.maketrans("", "", " \u00a0\u202f\u2009'")
+_GROUPING = str.maketrans("", "", _GROUP_CHARS)
 # A currency sign before or after the number, as in Nasdaq's exports ("$234.93") or "R$ 38,12".
 _CURRENCY = re.compile(r"^(?:[A-Z]{0,3}\$|[€£¥])|(?:[€£¥]|[A-Z]{0,3}\$)$")
 
@@ -126,13 +136,11 @@ def parse_number(text: str, *, decimal: str = ".") -> float:
         PriceDataError: when the cell is not a plain decimal number (no ``1_000``,
             no ``0x10``, no non-ASCII digits) or is NaN/infinity.
     """
-    cell = _bare(text)
+    cell = _CURRENCY.sub("", text.strip()).strip()
     if cell.lower() in _NON_FINITE:
         raise PriceDataError(f"{show(text.strip())} is not a finite number")
-    grouping = "," if decimal == "." else "."
-    cell = cell.replace(grouping, "")
-    if decimal == ",":
-        cell = cell.replace(",", ".")
-    if not _NUMBER.fullmatch(cell):
+    if not _NUMBER[decimal].fullmatch(cell):
         raise PriceDataError(f"{show(text.strip())} is not a number")
+    grouping = "," if decimal == "." else "."
+    cell = cell.translate(_GROUPING).replace(grouping, "").replace(decimal, ".")
     return float(cell)  # a decimal string too large for a float gives inf, which check_price refuses

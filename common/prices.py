@@ -204,6 +204,8 @@ def parse_price_csv(
     delimiter = _sniff(text)
     records = _records(text, delimiter or ",", limits)
     if delimiter is None:
+        if date_format is not None:
+            raise PriceDataError("date_format was given but the CSV has a single column, no dates")
         single = _records(text, "\x1f", limits)  # no separator: one cell per line
         return _single_column(single, limits)
     first_row, header = next(records)
