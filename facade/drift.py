@@ -43,8 +43,11 @@ def observe(metrics: Metrics, servable: Servable, window: npt.NDArray[np.float64
         forecast: the raw forecast, first step first.
     """
     children = metrics.drift(servable.model, servable.version)
-    scaler = servable.scaler
-    distance = outside_distance(float(window.min()), float(window.max()), scaler.data_min, scaler.data_max)
+    bounds = children.bounds
+    if bounds is None:  # a version's metadata never changes: read its range once
+        scaler = servable.scaler
+        bounds = children.bounds = (scaler.data_min, scaler.data_max)
+    distance = outside_distance(float(window.min()), float(window.max()), *bounds)
     children.outside.observe(distance)
     if distance > 0:
         children.out_of_range.inc()

@@ -38,7 +38,7 @@ MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"
 LATENCY_BUCKETS = (0.0005, 0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
 STAGES = ("parse", "preprocess", "inference", "postprocess")
 # Scaled distance outside the training range [0, 1]: 0 means inside; 1 means a whole training range away.
-DRIFT_BUCKETS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0)
+DRIFT_BUCKETS = (0.0, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0)
 # |first forecast - last price| / last price: a daily close rarely moves more than a few percent.
 MOVE_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5)
 CONTENT_TYPE = CONTENT_TYPE_LATEST
@@ -67,12 +67,14 @@ class _Request:
 class DriftChildren:
     """The bound drift children of one (model, version)."""
 
-    __slots__ = ("move", "out_of_range", "outside")
+    __slots__ = ("bounds", "move", "out_of_range", "outside")
 
     def __init__(self, outside: Any, out_of_range: Any, move: Any) -> None:
         self.outside = outside
         self.out_of_range = out_of_range
         self.move = move
+        # The version's training range (data_min, data_max), cached by the first observation.
+        self.bounds: tuple[float, float] | None = None
 
 
 class Metrics:

@@ -94,7 +94,7 @@ def render(base: str, out: Path, *, minutes: float, rate: str = "1m", skip_tfser
     for ax in list(axes.flat)[len(chosen) :]:
         ax.axis("off")
     fig.suptitle(f"stockcast dashboard, rendered from Prometheus ({minutes:g} min, rate window {rate})", fontsize=11)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=80)
     plt.close(fig)

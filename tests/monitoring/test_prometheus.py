@@ -157,6 +157,7 @@ def test_dashboard_and_alert_queries_have_data_and_drift_moves(facade_url: tuple
         assert not empty, "queries without data:\n" + "\n".join(empty)
 
         png = Path(os.environ.get("MONITORING_PNG") or tmp_path / "dashboard.png")
-        with_data = render(prom, png, minutes=max(2.0, traffic_s / 60 + 1), rate="30s")
+        # TF Serving's panels would plot the stand-in exporter's made-up numbers: left out of the image.
+        with_data = render(prom, png, minutes=max(2.0, traffic_s / 60 + 1), rate="30s", skip_tfserving=True)
         assert png.stat().st_size > 10_000
-        assert with_data == len(panels())
+        assert with_data == len([p for p in panels() if not p.tfserving])
