@@ -95,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await backend.close()
+            metrics.close()
 
     try:
         version = metadata.version("stockcast")

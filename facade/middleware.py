@@ -94,8 +94,7 @@ class RequestContextMiddleware:
         elapsed = time.perf_counter() - start
         path = scope.get("path", "")
         endpoint = path if path in KNOWN_PATHS else ("/api_keys/{id}" if path.startswith("/api_keys/") else "other")
-        self.metrics.requests.labels(endpoint, str(status)).inc()
-        self.metrics.latency.labels(endpoint).observe(elapsed)
+        self.metrics.request(endpoint, status, elapsed)
         state: dict[str, Any] = scope.get("state", {})
         fields = {
             "request_id": state.get("request_id"),

@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
+import numpy.typing as npt
 
 from common.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE
 from facade.backends.base import Backend, Servable
@@ -22,6 +23,8 @@ class ForecastResult:
     forecast: list[float]
     last_price: float
     timings_ms: dict[str, float] = field(default_factory=dict)
+    # The raw prices the version saw, for drift monitoring.
+    window: npt.NDArray[np.float64] | None = field(default=None, repr=False)
 
 
 async def forecast(
@@ -77,4 +80,4 @@ async def _forecast_pinned(
     timings["inference"] = (t2 - t1) * 1000
     result = [round(float(v), 6) for v in out]
     timings["postprocess"] = (time.perf_counter() - t2) * 1000
-    return ForecastResult(servable, signature, result, float(raw[-1]), timings)
+    return ForecastResult(servable, signature, result, float(raw[-1]), timings, window=raw)

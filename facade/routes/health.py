@@ -6,11 +6,11 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
-from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from common.naming import model_name
 from facade.deps import BackendDep, KeyStoreDep, MetricsDep, SettingsDep
 from facade.errors import FacadeError
+from facade.metrics import CONTENT_TYPE
 
 router = APIRouter(tags=["service"])
 
@@ -79,6 +79,8 @@ async def models(backend: BackendDep) -> dict[str, Any]:
 
 @router.get("/metrics", response_class=Response)
 async def metrics(backend: BackendDep, m: MetricsDep) -> Response:
-    """Prometheus metrics (this worker's)."""
-    m.backend_up.set(1 if await backend.reachable() else 0)
-    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
+    """Prometheus metrics (all workers of this facade)."""
+    served = backend.served()
+    available = {name: len(served.get(name, ())) for name in {*backend.known_models(), *served}}
+    body = m.exposition(backend_up=await backend.reachable(), available=available)
+    return Response(body, media_type=CONTENT_TYPE)

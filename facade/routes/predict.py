@@ -10,7 +10,7 @@ from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from common.naming import model_name
 from common.prices import PriceDataError, parse_price_csv
-from facade import service
+from facade import drift, service
 from facade.deps import ApiKeyDep, BackendDep, MetricsDep, SettingsDep
 from facade.errors import InvalidInput, PayloadTooLarge
 from facade.metrics import Metrics
@@ -60,9 +60,13 @@ async def _respond(
     total = (time.perf_counter() - request.state.t0) * 1000
     log.update(version=result.servable.version, signature=result.signature, parse_ms=round(parse_ms, 3))
     log.update({f"{k}_ms": round(v, 3) for k, v in t.items()})
-    for stage, ms in (("parse", parse_ms), *t.items()):
-        metrics.stage.labels(stage).observe(ms / 1000)
-    metrics.version_served.labels(model).set(result.servable.version)
+    stages = metrics.stages
+    stages["parse"].observe(parse_ms / 1000)
+    for stage, ms in t.items():
+        stages[stage].observe(ms / 1000)
+    metrics.served(model, result.servable.version)
+    if result.window is not None:
+        drift.observe(metrics, result.servable, result.window, result.forecast)
     return PredictResponse(
         ticker=result.servable.ticker,
         model=model,

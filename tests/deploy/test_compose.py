@@ -71,7 +71,7 @@ def test_images_are_pinned() -> None:
         image = service.get("image", "")
         image = re.sub(r"\$\{[A-Z_]+:-([^}]+)\}", r"\1", image)  # the default a variable falls back to
         assert ":" in image and not image.endswith(":latest"), (name, image)
-        assert re.search(r":\d+\.\d+\.\d+$", image), (name, image)
+        assert re.search(r":v?\d+\.\d+\.\d+$", image), (name, image)
     for dockerfile in (ROOT / "docker").glob("*.Dockerfile"):
         for line in dockerfile.read_text().splitlines():
             if line.startswith("FROM "):
