@@ -1,12 +1,11 @@
-"""``python -m facade``: serve with uvicorn using the FACADE_* settings."""
+"""``python -m facade``: serve with uvicorn using the FACADE_* settings (limits in facade/server.py)."""
 
 from __future__ import annotations
 
 import sys
 
-import uvicorn
-
 from facade.config import get_settings
+from facade.server import serve
 
 
 def main() -> int:
@@ -16,15 +15,7 @@ def main() -> int:
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    uvicorn.run(
-        "facade.app:app_factory",
-        factory=True,
-        host=settings.host,
-        port=settings.port,
-        workers=settings.workers,
-        log_config=None,
-        access_log=False,
-    )
+    serve(settings)
     return 0
 
 
