@@ -53,7 +53,7 @@ class Settings(BaseSettings):
     rate_limit_enabled: bool = True
     rate_limit_storage: str = "memory://"
     rate_limit_strategy: Literal["moving-window", "fixed-window", "sliding-window-counter"] = "moving-window"
-    rate_limit_per_key: str = "1200/minute"
+    rate_limit_per_key: str = "6000/minute"
     rate_limit_auth_failures: str = "20/minute"
     rate_limit_minting: str = "30/minute"
 
