@@ -19,19 +19,26 @@ $(STAMP): pyproject.toml constraints.txt
 	$(BIN)/python -m pip install --quiet --constraint constraints.txt --editable ".[$(EXTRAS)]"
 	touch $@
 
-# Development-only admin token for `make run`; set your own in any shared deployment.
-FACADE_ADMIN_TOKEN ?= dev-admin-token
+# The admin token of `make run`/`make serve`: generated once (256 bits) into var/admin-token, readable only by
+# you; `make run FACADE_ADMIN_TOKEN=...` uses yours instead. A weak one is refused in production.
+ADMIN_TOKEN_FILE := var/admin-token
+ADMIN_TOKEN = $(or $(FACADE_ADMIN_TOKEN),$(shell cat $(ADMIN_TOKEN_FILE)))
+
+$(ADMIN_TOKEN_FILE):
+	@mkdir -p $(dir $@)
+	@umask 077 && $(PYTHON) -c 'import secrets; print(secrets.token_urlsafe(32))' > $@
 
 # The main job on the embedded default: train on the bundled prices (printing the evaluation),
 # publish the run as the next model version, and serve the facade on http://127.0.0.1:8000.
-run: setup
+run: setup $(ADMIN_TOKEN_FILE)
 	$(BIN)/python -m training --ticker $(TICKER)
 	$(BIN)/python -m export publish --ticker $(TICKER)
-	@echo "admin token: $(FACADE_ADMIN_TOKEN)"
-	FACADE_ADMIN_TOKEN=$(FACADE_ADMIN_TOKEN) $(BIN)/python -m facade
+	@echo "admin token: $(ADMIN_TOKEN) (kept in $(ADMIN_TOKEN_FILE))"
+	@FACADE_ADMIN_TOKEN='$(ADMIN_TOKEN)' $(BIN)/python -m facade
 
-serve: setup
-	FACADE_ADMIN_TOKEN=$(FACADE_ADMIN_TOKEN) $(BIN)/python -m facade
+serve: setup $(ADMIN_TOKEN_FILE)
+	@echo "admin token: $(ADMIN_TOKEN) (kept in $(ADMIN_TOKEN_FILE))"
+	@FACADE_ADMIN_TOKEN='$(ADMIN_TOKEN)' $(BIN)/python -m facade
 
 train: setup
 	$(BIN)/python -m training --ticker $(TICKER) $(ARGS)

@@ -1,4 +1,4 @@
-"""``python -m facade``: serve with uvicorn using the FACADE_* settings."""
+"""``python -m facade``: serve with uvicorn using the FACADE_* settings (limits in facade/server.py)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-import uvicorn
-
 from facade.config import get_settings
+from facade.server import serve
 
 # prometheus_client's own variable. Not imported from facade.metrics: prometheus_client picks its
 # value class when first imported, and the supervisor must not import it before this is set.
@@ -57,15 +56,7 @@ def main() -> int:
         return 2
     print(f"facade on http://{settings.host}:{settings.port} (docs at /docs)", file=sys.stderr)
     with shared_metrics(settings.workers):
-        uvicorn.run(
-            "facade.app:app_factory",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.workers,
-            log_config=None,
-            access_log=False,
-        )
+        serve(settings)
     return 0
 
 

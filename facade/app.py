@@ -11,6 +11,7 @@ from importlib import metadata
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from facade import logging_setup
@@ -19,7 +20,8 @@ from facade.config import Settings, get_settings
 from facade.errors import FacadeError, ModelUnavailable
 from facade.keys import KeyStore
 from facade.metrics import Metrics
-from facade.middleware import RequestContextMiddleware
+from facade.middleware import HttpLimits, RequestContextMiddleware
+from facade.ratelimit import RateLimits
 from facade.routes import health, keys, predict
 
 logger = logging.getLogger(__name__)
@@ -32,6 +34,9 @@ Forecasts of daily closing prices from an LSTM served by TensorFlow Serving.
 """
 
 
+_HTTP_CODES = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}
+
+
 def _error_body(request: Request, code: str, detail: str) -> dict[str, str | None]:
     return {"error": code, "detail": detail, "request_id": getattr(request.state, "request_id", None)}
 
@@ -41,8 +46,16 @@ def _register_handlers(app: FastAPI, metrics: Metrics) -> None:
     async def facade_error(request: Request, exc: FacadeError) -> JSONResponse:
         metrics.errors.labels(type(exc).__name__).inc()
         request.state.log["error"] = exc.detail
-        headers = {"Retry-After": "1"} if isinstance(exc, ModelUnavailable) else None
-        return JSONResponse(_error_body(request, exc.code, exc.detail), status_code=exc.status, headers=headers)
+        headers = dict(exc.headers or {})
+        if isinstance(exc, ModelUnavailable):
+            headers.setdefault("Retry-After", "1")
+        detail = exc.detail
+        if exc.status >= 500:
+            # Backend addresses and TensorFlow's messages stay in the log; the request id links the two.
+            request_id = getattr(request.state, "request_id", None)
+            logger.warning("%s: %s", type(exc).__name__, exc.detail, extra={"request_id": request_id})
+            detail = f"{exc.public} (request id {request_id})"
+        return JSONResponse(_error_body(request, exc.code, detail), status_code=exc.status, headers=headers or None)
 
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -58,13 +71,20 @@ def _register_handlers(app: FastAPI, metrics: Metrics) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return JSONResponse(_error_body(request, "http_error", str(exc.detail)), status_code=exc.status_code)
+        detail = str(exc.detail)
+        if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
+            detail = f"{request.method} is not allowed on {request.url.path}; allowed: {exc.headers['Allow']}"
+        code = _HTTP_CODES.get(exc.status_code, "http_error")
+        return JSONResponse(_error_body(request, code, detail), status_code=exc.status_code, headers=exc.headers)
 
     @app.exception_handler(Exception)
     async def unexpected(request: Request, exc: Exception) -> JSONResponse:
         metrics.errors.labels("Internal").inc()
-        logger.exception("unhandled error", extra={"request_id": getattr(request.state, "request_id", None)})
-        return JSONResponse(_error_body(request, "internal_error", "internal error"), status_code=500)
+        request_id = getattr(request.state, "request_id", None)
+        logger.exception("unhandled error", extra={"request_id": request_id})
+        return JSONResponse(
+            _error_body(request, "internal_error", f"internal error (request id {request_id})"), status_code=500
+        )
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -75,6 +95,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     """
     settings = settings or get_settings()
     settings.check_startup()
+    settings.warn_if_weak()
     metrics = Metrics()
 
     @asynccontextmanager
@@ -101,14 +122,23 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         version = metadata.version("stockcast")
     except metadata.PackageNotFoundError:
         version = "dev"
-    app = FastAPI(title="stockcast facade", version=version, description=DESCRIPTION, lifespan=lifespan)
+    # Swagger UI and ReDoc from the package's own files (no CDN): /docs works offline.
+    app = FastAPIOffline(title="stockcast facade", version=version, description=DESCRIPTION, lifespan=lifespan)
     app.state.settings = settings
     app.state.metrics = metrics
+    app.state.limits = RateLimits(settings)
     _register_handlers(app, metrics)
     app.include_router(health.router)
     app.include_router(predict.router)
     app.include_router(keys.router)
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, max_body_bytes=settings.max_upload_bytes + 64 * 1024)
+    limits = HttpLimits(
+        # Room for the multipart envelope and form fields around an upload of max_upload_bytes.
+        max_body_bytes=settings.max_upload_bytes + 64 * 1024,
+        body_timeout_s=settings.body_timeout_s,
+        max_headers=settings.max_headers,
+        max_header_bytes=settings.max_header_bytes,
+    )
+    app.add_middleware(RequestContextMiddleware, metrics=metrics, limits=limits)
     return app
 
 

@@ -2,12 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+logger = logging.getLogger(__name__)
+
+# Values found in examples, tutorials and this project's own history: never acceptable as a secret.
+WELL_KNOWN_TOKENS = frozenset(
+    {"dev-admin-token", "admin", "admin-token", "changeme", "change-me", "secret", "password", "token", "test"}
+)
+MIN_TOKEN_CHARS = 16
 
 
 class Settings(BaseSettings):
@@ -39,6 +48,26 @@ class Settings(BaseSettings):
     key_cache_s: float = Field(default=5.0, ge=0)
     admin_token: SecretStr | None = None
 
+    # Rate limits: `limits` strings ("600/minute", "10/second;100/hour"), storage by URL (memory:// per
+    # process; redis://host:6379 shares them between replicas). docs/reliability.md explains each.
+    rate_limit_enabled: bool = True
+    rate_limit_storage: str = "memory://"
+    rate_limit_strategy: Literal["moving-window", "fixed-window", "sliding-window-counter"] = "moving-window"
+    rate_limit_per_key: str = "6000/minute"
+    rate_limit_auth_failures: str = "20/minute"
+    rate_limit_minting: str = "30/minute"
+
+    # HTTP-layer limits (facade/server.py and facade/middleware.py).
+    max_header_bytes: int = Field(default=16 * 1024, ge=1024, description="request line plus all headers")
+    max_headers: int = Field(default=64, ge=8)
+    header_timeout_s: float = Field(default=10.0, gt=0, description="time to receive the request line and headers")
+    body_timeout_s: float = Field(default=30.0, gt=0, description="time to receive the whole body, else 408")
+    keep_alive_s: int = Field(default=5, ge=1)
+    graceful_shutdown_s: int = Field(default=15, ge=1)
+    limit_concurrency: int | None = Field(default=None, ge=1, description="uvicorn answers 503 past this")
+    backlog: int = Field(default=2048, ge=16)
+    forwarded_allow_ips: str = "127.0.0.1"
+
     host: str = "127.0.0.1"
     port: int = 8000
     workers: int = Field(default=1, ge=1)
@@ -62,10 +91,30 @@ class Settings(BaseSettings):
                 "FACADE_ADMIN_TOKEN is not set: it guards API-key minting, and the facade will not run without it "
                 "(set it to a long random string, e.g. `python -c 'import secrets; print(secrets.token_urlsafe(32))'`)"
             )
-        if self.environment == "production" and len(self.admin_token.get_secret_value()) < 16:
-            raise ValueError("FACADE_ADMIN_TOKEN must be at least 16 characters in production")
+        weakness = self.admin_token_weakness()
+        if weakness and self.environment == "production":
+            raise ValueError(f"FACADE_ADMIN_TOKEN is weak ({weakness}); the facade refuses it in production")
         if self.backend_kind == "tfserving" and not self.tfserving_address:
             raise ValueError("FACADE_BACKEND=tfserving needs FACADE_TFSERVING_ADDRESS (host:port of TF Serving's gRPC)")
+
+    def admin_token_weakness(self) -> str | None:
+        """Why the admin token is guessable, or None when it is not."""
+        token = self.admin_token.get_secret_value() if self.admin_token else ""
+        if token.strip().lower() in WELL_KNOWN_TOKENS:
+            return "a well-known value"
+        if len(token) < MIN_TOKEN_CHARS:
+            return f"shorter than {MIN_TOKEN_CHARS} characters"
+        return None
+
+    def warn_if_weak(self) -> None:
+        """Logs a loud warning about a weak admin token (development only: production refuses it)."""
+        weakness = self.admin_token_weakness()
+        if weakness:
+            logger.warning(
+                "!!! WEAK ADMIN TOKEN (%s): anyone who guesses it can mint API keys. Generate one with "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or use `make run`, which does). !!!",
+                weakness,
+            )
 
 
 @lru_cache

@@ -15,9 +15,10 @@ from fastapi import Depends, Header, Request
 
 from facade.backends import Backend
 from facade.config import Settings
-from facade.errors import Unauthorized
+from facade.errors import Unauthorized, UnsupportedMediaType
 from facade.keys import KeyRecord, KeyStore
 from facade.metrics import Metrics
+from facade.ratelimit import RateLimits
 
 
 async def _settings(request: Request) -> Settings:
@@ -45,7 +46,18 @@ async def _metrics(request: Request) -> Metrics:
     return metrics
 
 
+async def _limits(request: Request) -> RateLimits:
+    limits: RateLimits = request.app.state.limits
+    return limits
+
+
+def client_address(request: Request) -> str:
+    """The peer's address (uvicorn rewrites it from X-Forwarded-For only for FACADE_FORWARDED_ALLOW_IPS)."""
+    return request.client.host if request.client else "unknown"
+
+
 BackendDep = Annotated[Backend, Depends(_backend)]
+RateLimitsDep = Annotated[RateLimits, Depends(_limits)]
 KeyStoreDep = Annotated[KeyStore, Depends(_keys)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
@@ -53,23 +65,55 @@ MetricsDep = Annotated[Metrics, Depends(_metrics)]
 async def _api_key(
     request: Request,
     keys: KeyStoreDep,
+    limits: RateLimitsDep,
     x_api_key: Annotated[str | None, Header(description="Your API key (from POST /generate_api_key).")] = None,
 ) -> KeyRecord:
-    record = keys.verify(x_api_key)
+    address = client_address(request)
+    limits.check_auth_allowed(address)
+    try:
+        record = keys.verify(x_api_key)
+    except Unauthorized:
+        if x_api_key:  # a presented secret that failed: a guess, as far as we can tell
+            limits.record_auth_failure(address)
+        raise
     request.state.log["key_id"] = record.id
+    # The middleware puts these on the response, whatever its status.
+    request.state.rate_headers = limits.spend_key_quota(record.id)
     return record
 
 
 async def _admin(
+    request: Request,
     settings: SettingsDep,
+    limits: RateLimitsDep,
     x_admin_token: Annotated[str | None, Header(description="The FACADE_ADMIN_TOKEN value.")] = None,
 ) -> None:
     expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
+    address = client_address(request)
+    limits.check_auth_allowed(address)
     if not x_admin_token:
         raise Unauthorized("missing admin token: send it in the x-admin-token header")
     if not expected or not hmac.compare_digest(x_admin_token.encode(), expected.encode()):
+        limits.record_auth_failure(address)
         raise Unauthorized("wrong admin token")
 
 
 ApiKeyDep = Annotated[KeyRecord, Depends(_api_key)]
 AdminDep = Depends(_admin)
+
+
+def is_json(content_type: str) -> bool:
+    """``application/json`` or any ``application/*+json``, parameters ignored."""
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+async def _json_content(request: Request) -> None:
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not is_json(content_type):
+        raise UnsupportedMediaType(f"send the body as JSON with content-type: application/json (got {content_type!r})")
+
+
+# A JSON route's body with another declared type is refused before validation (no body sent without a type
+# is read as JSON, which FastAPI does already).
+JsonContentDep = Depends(_json_content)

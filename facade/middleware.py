@@ -1,21 +1,31 @@
-"""Per-request context: request id, body-size limit, timing header, one log line, metrics.
+"""Per-request context and HTTP-layer limits: request id, header and body limits, timing, one log line.
+
+Before the app sees a request, the middleware checks its headers (count and
+size, 431) and reads its whole body under two limits: size (413, whether the
+length was declared or the body streams in chunks) and time
+(``body_timeout_s`` from the end of the headers, 408: a client dripping or
+stalling its body cannot hold a worker). The body is then replayed to the
+app. Responses get ``x-request-id``, ``x-process-time`` and any RateLimit-*
+headers a dependency left in the request state.
 
 A plain ASGI middleware (Starlette's BaseHTTPMiddleware costs a task per request).
 """
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import random
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 
 from starlette.datastructures import MutableHeaders
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from facade.errors import PayloadTooLarge
+from facade.errors import FacadeError, HeadersTooLarge, PayloadTooLarge, RequestTimeout
 from facade.metrics import Metrics
 
 access_log = logging.getLogger("facade.access")
@@ -23,11 +33,26 @@ _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
 KNOWN_PATHS = {"/", "/ready", "/models", "/metrics", "/predict", "/predict_csv", "/generate_api_key", "/api_keys"}
 
 
+@dataclass(frozen=True)
+class HttpLimits:
+    """The limits the middleware enforces (from the FACADE_* settings)."""
+
+    max_body_bytes: int
+    body_timeout_s: float
+    max_headers: int
+    max_header_bytes: int
+
+
+class _Refused(Exception):
+    def __init__(self, error: FacadeError) -> None:
+        self.error = error
+
+
 class RequestContextMiddleware:
-    def __init__(self, app: ASGIApp, *, metrics: Metrics, max_body_bytes: int) -> None:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics, limits: HttpLimits) -> None:
         self.app = app
         self.metrics = metrics
-        self.max_body_bytes = max_body_bytes
+        self.limits = limits
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -44,38 +69,6 @@ class RequestContextMiddleware:
         state["log"] = {}
         status = 500
 
-        length = headers.get(b"content-length")
-        if length is not None and length.isdigit() and int(length) > self.max_body_bytes:
-            status = 413
-            body = json.dumps(
-                {
-                    "error": PayloadTooLarge.code,
-                    "detail": f"request body of {int(length)} bytes is over the {self.max_body_bytes}-byte limit",
-                    "request_id": request_id,
-                }
-            ).encode()
-            await send(
-                {
-                    "type": "http.response.start",
-                    "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"x-request-id", request_id.encode())],
-                }
-            )
-            await send({"type": "http.response.body", "body": body})
-            self._finish(scope, status, start)
-            return
-
-        received = 0
-
-        async def limited_receive() -> Message:
-            nonlocal received
-            message = await receive()
-            if message["type"] == "http.request":
-                received += len(message.get("body", b""))
-                if received > self.max_body_bytes:
-                    raise PayloadTooLarge(f"request body is over the {self.max_body_bytes}-byte limit")
-            return message
-
         async def send_with_headers(message: Message) -> None:
             nonlocal status
             if message["type"] == "http.response.start":
@@ -83,12 +76,75 @@ class RequestContextMiddleware:
                 out = MutableHeaders(scope=message)
                 out["x-process-time"] = f"{(time.perf_counter() - start) * 1000:.3f}"
                 out["x-request-id"] = request_id
+                for name, value in state.get("rate_headers", {}).items():
+                    out[name] = value
             await send(message)
 
         try:
-            await self.app(scope, limited_receive, send_with_headers)
+            self._check_headers(scope["headers"], headers.get(b"content-length"))
+            body = await self._read_body(receive)
+        except _Refused as refused:
+            state["log"]["error"] = refused.error.detail
+            await _send_error(send_with_headers, refused.error, request_id)
+            self._finish(scope, status, start)
+            return
+        except _Disconnected:
+            self._finish(scope, 499, start)
+            return
+
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        try:
+            await self.app(scope, replay, send_with_headers)
         finally:
             self._finish(scope, status, start)
+
+    def _check_headers(self, raw: list[tuple[bytes, bytes]], length: bytes | None) -> None:
+        limits = self.limits
+        if len(raw) > limits.max_headers:
+            raise _Refused(HeadersTooLarge(f"{len(raw)} request headers; at most {limits.max_headers} are accepted"))
+        size = sum(len(k) + len(v) + 4 for k, v in raw)
+        if size > limits.max_header_bytes:
+            raise _Refused(
+                HeadersTooLarge(f"request headers of {size} bytes; at most {limits.max_header_bytes} are accepted")
+            )
+        if length is not None and length.isdigit() and int(length) > limits.max_body_bytes:
+            raise _Refused(
+                PayloadTooLarge(f"request body of {int(length)} bytes is over the {limits.max_body_bytes}-byte limit")
+            )
+
+    async def _read_body(self, receive: Receive) -> bytes:
+        limits = self.limits
+        chunks: list[bytes] = []
+        received = 0
+        try:
+            async with asyncio.timeout(limits.body_timeout_s):
+                while True:
+                    message = await receive()
+                    if message["type"] == "http.disconnect":
+                        raise _Disconnected
+                    chunk = message.get("body", b"")
+                    received += len(chunk)
+                    if received > limits.max_body_bytes:
+                        raise _Refused(PayloadTooLarge(f"request body is over the {limits.max_body_bytes}-byte limit"))
+                    if chunk:
+                        chunks.append(chunk)
+                    if not message.get("more_body", False):
+                        return b"".join(chunks)
+        except TimeoutError:
+            raise _Refused(
+                RequestTimeout(
+                    f"the request body did not arrive within {limits.body_timeout_s:g} s "
+                    f"({received} bytes received); send it at once"
+                )
+            ) from None
 
     def _finish(self, scope: Scope, status: int, start: float) -> None:
         elapsed = time.perf_counter() - start
@@ -105,3 +161,17 @@ class RequestContextMiddleware:
             **state.get("log", {}),
         }
         access_log.info("request", extra=fields)
+
+
+class _Disconnected(Exception):
+    """The client went away before its body arrived: nothing to answer."""
+
+
+async def _send_error(send: Send, error: FacadeError, request_id: str) -> None:
+    body = json.dumps({"error": error.code, "detail": error.detail, "request_id": request_id}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    if error.status in (408, 413, 431):
+        # The rest of the request is unread: the connection cannot carry another one.
+        headers.append((b"connection", b"close"))
+    await send({"type": "http.response.start", "status": error.status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

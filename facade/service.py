@@ -14,6 +14,7 @@ from common.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE
 from facade.backends.base import Backend, Servable
 from facade.errors import InvalidInput, VersionGone
 from facade.forecasting import F32, recursive_forecast
+from facade.validation import check_forecast, check_window
 
 
 @dataclass
@@ -60,6 +61,7 @@ async def _forecast_pinned(
             f"{window_len} prices, got {len(prices)}"
         )
     raw = np.asarray(prices[-window_len:], dtype=np.float64)
+    check_window(raw, offset=len(prices) - window_len)
     scaler = servable.scaler
     t1 = time.perf_counter()
     timings["preprocess"] = (t1 - t0) * 1000
@@ -79,5 +81,6 @@ async def _forecast_pinned(
         out = scaler.inverse(values[0].astype(np.float64))
     timings["inference"] = (t2 - t1) * 1000
     result = [round(float(v), 6) for v in out]
+    check_forecast(result, data_range=(scaler.data_min, scaler.data_max))
     timings["postprocess"] = (time.perf_counter() - t2) * 1000
     return ForecastResult(servable, signature, result, float(raw[-1]), timings, window=raw)

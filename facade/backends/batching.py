@@ -5,6 +5,9 @@ queued (up to ``max_batch`` rows, waiting at most ``timeout_s`` for more) and
 runs it as one batch. With ``timeout_s = 0`` it never waits: under load the
 queue fills by itself while the previous batch runs, and a lone request pays
 no delay. Results go back to each caller's event loop.
+
+One bad row must not fail its neighbours: if a batch of several requests
+fails, each request is run again alone, so only the guilty one gets the error.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.timeout_s = timeout_s
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
+        self.isolated = 0  # failed batches re-run request by request
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
@@ -78,9 +82,15 @@ class MicroBatcher:
         try:
             batch = {k: np.concatenate([inputs[k] for inputs, _, _ in items], axis=0) for k in keys}
             output = self.run(batch)
-        except Exception as exc:  # delivered to every caller of this batch
-            for _, future, loop in items:
+        except Exception as exc:
+            if len(items) == 1:
+                _, future, loop = items[0]
                 loop.call_soon_threadsafe(_set_exception, future, exc)
+                return
+            logger.warning("a batch of %d requests failed (%s); running each alone", len(items), exc)
+            self.isolated += 1
+            for item in items:
+                self._run_batch([item])
             return
         start = 0
         for inputs, future, loop in items:

@@ -6,13 +6,21 @@ from typing import Any
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
+from pydantic import BaseModel
 
 from common.naming import model_name
 from facade.deps import BackendDep, KeyStoreDep, MetricsDep, SettingsDep
 from facade.errors import FacadeError
 from facade.metrics import CONTENT_TYPE
+from facade.openapi import errors
 
-router = APIRouter(tags=["service"])
+router = APIRouter(tags=["service"], responses=errors())
+
+
+class Readiness(BaseModel):
+    ready: bool
+    reason: str | None = None
 
 
 @router.get("/")
@@ -31,7 +39,11 @@ async def health(backend: BackendDep, settings: SettingsDep) -> dict[str, Any]:
     }
 
 
-@router.get("/ready", responses={503: {"description": "Not ready: the reason says why"}})
+@router.get(
+    "/ready",
+    response_model=Readiness,
+    responses={503: {"model": Readiness, "description": "Not ready: the reason says why"}},
+)
 async def ready(backend: BackendDep, keys: KeyStoreDep, settings: SettingsDep) -> JSONResponse:
     """Readiness: the backend answers, the default model has a version, the key database opens."""
     default = model_name(settings.default_ticker)
@@ -77,7 +89,11 @@ async def models(backend: BackendDep) -> dict[str, Any]:
     return {"models": out}
 
 
-@router.get("/metrics", response_class=Response)
+@router.get(
+    "/metrics",
+    response_class=Response,
+    responses={200: {"content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}}}},
+)
 async def metrics(backend: BackendDep, m: MetricsDep) -> Response:
     """Prometheus metrics (all workers of this facade)."""
     served = backend.served()

@@ -1,31 +1,67 @@
-"""API-key administration (needs the admin token)."""
+"""API-key administration (needs the admin token, checked before the body is read)."""
 
 from __future__ import annotations
 
 from dataclasses import asdict
 
-from fastapi import APIRouter, Body
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
 
-from facade.deps import AdminDep, KeyStoreDep
-from facade.schemas import ErrorBody, KeyInfo, KeyRequest, NewKey
+from facade.deps import AdminDep, KeyStoreDep, RateLimitsDep, is_json
+from facade.errors import InvalidInput, UnsupportedMediaType
+from facade.openapi import errors
+from facade.schemas import KeyInfo, KeyRequest, NewKey
 
-router = APIRouter(tags=["keys"], dependencies=[AdminDep], responses={401: {"model": ErrorBody}})
+router = APIRouter(tags=["keys"], dependencies=[AdminDep])
+
+_KEY_REQUEST_BODY = {
+    "requestBody": {
+        "required": False,
+        "content": {"application/json": {"schema": KeyRequest.model_json_schema()}},
+    }
+}
 
 
-@router.post("/generate_api_key", response_model=NewKey, status_code=201)
-async def generate_api_key(keys: KeyStoreDep, body: KeyRequest | None = Body(default=None)) -> NewKey:  # noqa: B008
+async def _key_request(request: Request) -> KeyRequest:
+    """The optional JSON body, parsed only after the admin token passed (a dependency FastAPI runs first)."""
+    raw = await request.body()
+    if not raw.strip():
+        return KeyRequest()
+    content_type = request.headers.get("content-type")
+    if content_type is not None and not is_json(content_type):
+        raise UnsupportedMediaType(f"send the body as JSON with content-type: application/json (got {content_type!r})")
+    try:
+        return KeyRequest.model_validate_json(raw)
+    except ValidationError as exc:
+        problems = [
+            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg'].removeprefix('Value error, ')}"
+            for e in exc.errors()[:10]
+        ]
+        raise InvalidInput("; ".join(problems)) from None
+
+
+@router.post(
+    "/generate_api_key",
+    response_model=NewKey,
+    status_code=201,
+    responses=errors(401, 415, 422, 429),
+    openapi_extra=_KEY_REQUEST_BODY,
+)
+async def generate_api_key(request: Request, keys: KeyStoreDep, limits: RateLimitsDep) -> NewKey:
     """Mint an API key; the response is the only time the key is shown."""
-    record, secret = keys.create((body or KeyRequest()).name)
+    body = await _key_request(request)
+    request.state.rate_headers = limits.spend_minting()
+    record, secret = keys.create(body.name)
     return NewKey(**asdict(record), api_key=secret)
 
 
-@router.get("/api_keys", response_model=list[KeyInfo])
+@router.get("/api_keys", response_model=list[KeyInfo], responses=errors(401, 422, 429))
 async def list_keys(keys: KeyStoreDep) -> list[KeyInfo]:
     """List keys by id and name (never their secrets)."""
     return [KeyInfo(**asdict(r)) for r in keys.list()]
 
 
-@router.delete("/api_keys/{key_id}", response_model=KeyInfo, responses={404: {"model": ErrorBody}})
+@router.delete("/api_keys/{key_id}", response_model=KeyInfo, responses=errors(401, 404, 422, 429))
 async def revoke_key(key_id: str, keys: KeyStoreDep) -> KeyInfo:
     """Revoke a key; requests with it are refused from then on."""
     return KeyInfo(**asdict(keys.revoke(key_id)))

@@ -4,32 +4,22 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
 
 from common.naming import model_name
 from common.prices import PriceDataError, parse_price_csv
 from facade import drift, service
-from facade.deps import ApiKeyDep, BackendDep, MetricsDep, SettingsDep
+from facade.deps import ApiKeyDep, BackendDep, JsonContentDep, MetricsDep, SettingsDep
 from facade.errors import InvalidInput, PayloadTooLarge
 from facade.metrics import Metrics
-from facade.schemas import ErrorBody, PredictRequest, PredictResponse, Timings
+from facade.openapi import errors
+from facade.schemas import PredictRequest, PredictResponse, Timings
 
 router = APIRouter(tags=["forecast"])
 
-ERRORS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorBody, "description": text}
-    for code, text in [
-        (401, "Missing, unknown or revoked API key"),
-        (404, "Unknown ticker"),
-        (413, "Body or upload too large"),
-        (422, "Invalid input (the detail says what)"),
-        (502, "The backend failed the inference"),
-        (503, "Backend down or model not loaded; retry later"),
-        (504, "The backend timed out"),
-    ]
-}
+ERRORS = errors(401, 404, 422, 429, 502, 503, 504)
 
 
 async def _respond(
@@ -86,11 +76,12 @@ async def _respond(
     )
 
 
-@router.post("/predict", response_model=PredictResponse, responses=ERRORS)
+@router.post("/predict", response_model=PredictResponse, responses={**ERRORS, **errors(415)})
 async def predict(
     body: PredictRequest,
     request: Request,
     _key: ApiKeyDep,
+    _json: Annotated[None, JsonContentDep],
     backend: BackendDep,
     settings: SettingsDep,
     metrics: MetricsDep,
@@ -109,7 +100,7 @@ def _decode(raw: bytes) -> str:
         return raw.decode("cp1252", errors="replace")  # spreadsheets saved in Windows locales
 
 
-@router.post("/predict_csv", response_model=PredictResponse, responses=ERRORS)
+@router.post("/predict_csv", response_model=PredictResponse, responses={**ERRORS, **errors(400)})
 async def predict_csv(
     request: Request,
     _key: ApiKeyDep,

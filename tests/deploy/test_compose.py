@@ -99,8 +99,27 @@ def test_tfserving_mounts_match_the_configs() -> None:
     models_mount = next(t for t, s in m.items() if s == "models")
     for entry in config.model_config_list.config:
         assert entry.base_path == f"{models_mount}/{entry.name}"
-    ports = {p.split(":")[1] for p in SERVICES["tfserving"]["ports"]}
+    ports = {p.rsplit(":", 2)[1] for p in SERVICES["tfserving"]["ports"]}
     assert {FLAGS["port"], FLAGS["rest_api_port"]} <= ports
+
+
+def test_tfserving_ports_are_published_on_loopback_unless_opened_on_purpose() -> None:
+    """TF Serving has no authentication: an open port would bypass the facade's keys."""
+    for spec in SERVICES["tfserving"]["ports"]:
+        host, _, _ = spec.rsplit(":", 2)
+        assert host == "${TFSERVING_BIND:-127.0.0.1}", spec
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
+    for bind, expected in ((None, "127.0.0.1"), ("0.0.0.0", "0.0.0.0")):
+        env = {k: v for k, v in os.environ.items() if k != "TFSERVING_BIND"} | {"FACADE_ADMIN_TOKEN": "x" * 32}
+        if bind:
+            env["TFSERVING_BIND"] = bind
+        out = subprocess.run([exe, "config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+        assert out.returncode == 0, out.stderr
+        published = yaml.safe_load(out.stdout)["services"]["tfserving"]["ports"]
+        hosts = {p["host_ip"] if isinstance(p, dict) else str(p).rsplit(":", 2)[0] for p in published}
+        assert hosts == {expected}, published
 
 
 def test_trainer_seeds_every_model_tf_serving_expects() -> None:

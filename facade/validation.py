@@ -1,0 +1,51 @@
+"""Checks on one request's row before it joins a batch, and on its forecast after.
+
+A row the model cannot take (a price float32 cannot hold, or one that
+overflows once scaled) is refused here with a 422 naming the value, so it
+never reaches a backend batch where it could fail other clients' rows.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import numpy.typing as npt
+
+from facade.errors import InvalidInput
+
+F32_INFO = np.finfo(np.float32)
+# float32's normal range: below `tiny` a price loses precision (1e-40 is subnormal), above `max` it is inf.
+MIN_PRICE = float(F32_INFO.tiny)
+MAX_PRICE = float(F32_INFO.max)
+
+
+def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> None:
+    """Refuses a window the float32 model cannot take.
+
+    Args:
+        raw: the prices the model will see (the request's last ``window``).
+        offset: index of ``raw[0]`` in the request's prices, so errors name the client's own positions.
+
+    Raises:
+        InvalidInput: a price that is not finite, not positive, or outside float32's normal range.
+    """
+    bad = ~np.isfinite(raw) | (raw < MIN_PRICE) | (raw > MAX_PRICE)
+    if bad.any():
+        i = int(np.argmax(bad))
+        raise InvalidInput(
+            f"prices[{offset + i}] = {raw[i]!r} cannot be used: prices must be finite and between "
+            f"{MIN_PRICE:.6g} and {MAX_PRICE:.6g} (float32's normal range)"
+        )
+
+
+def check_forecast(values: list[float], *, data_range: tuple[float, float]) -> None:
+    """Refuses to answer with a forecast that overflowed (prices far outside what the model knows).
+
+    Raises:
+        InvalidInput: a forecast value is not finite.
+    """
+    if not all(np.isfinite(values)):
+        lo, hi = data_range
+        raise InvalidInput(
+            "the prices are too far from the model's training range "
+            f"({lo:.6g}..{hi:.6g}) to forecast: the result overflows float32"
+        )
