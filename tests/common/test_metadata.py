@@ -8,22 +8,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from common.contract import FORECAST, SERVING_DEFAULT, metadata_path
 from common.metadata import MetadataError, ScalerParams, VersionMetadata, read_metadata, signature_docs
-
-
-def valid(window: int = 20, **overrides: Any) -> dict[str, Any]:
-    doc: dict[str, Any] = {
-        "model": "aapl",
-        "version": 3,
-        "ticker": "AAPL",
-        "window": window,
-        "scaler": {"kind": "MinMaxScaler", "feature_range": [0.0, 1.0], "data_min": 10.0, "data_max": 110.0},
-        "data": {"rows": 100, "train_rows": 70, "val_rows": 15, "test_rows": 15},
-        "metrics": {"test": {"mae": 1.0, "rmse": 1.5, "mase": 0.99, "mape": 0.8}},
-        "signatures": {k: v.model_dump() for k, v in signature_docs(window).items()},
-        "created_at": "2026-01-02T03:04:05+00:00",
-    }
-    doc.update(overrides)
-    return doc
+from tests.factories import metadata_doc as valid
 
 
 def write(tmp_path: Path, doc: dict[str, Any] | str) -> Path:

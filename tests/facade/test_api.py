@@ -171,7 +171,7 @@ def test_too_many_prices(client: TestClient, api_key: str) -> None:
     ("content", "message"),
     [
         (b"Date,Open\n2024-01-02,1\n", "no 'Close' column"),
-        (b"Date,Close\n2024-01-02,abc\n", "line 2: 'Close' is not a number"),
+        (b"Date,Close\n2024-01-02,abc\n", "row 2, 'Close': 'abc' is not a number"),
         (b"Date,Close\n2024-01-02,1\n2024-01-02,2\n", "duplicated date"),
         (b"", "empty"),
         (b"Date,Close\n2024-01-02,1\n2024-01-03,2\n", f"needs at least {W} prices, got 2"),

@@ -6,10 +6,12 @@ import pytest
 from facade import drift
 from facade.backends.base import Servable
 from facade.metrics import Metrics
+from tests.factories import version_metadata
 
 
 def servable(version: int = 1) -> Servable:
-    return Servable("aapl", version, {"window": 3, "scaler": {"data_min": 100.0, "data_max": 200.0}})
+    scaler = {"kind": "MinMaxScaler", "feature_range": [0.0, 1.0], "data_min": 100.0, "data_max": 200.0}
+    return Servable("aapl", version, version_metadata(window=3, version=version, scaler=scaler))
 
 
 @pytest.mark.parametrize(

@@ -18,7 +18,7 @@ def test_help_exits_zero(capsys: pytest.CaptureFixture[str]) -> None:
         ("Date,Close\n2024-01-02,1\n2024-01-02,2\n", "duplicated date"),
         ("Date,Close\n2024-01-03,1\n2024-01-02,2\n2024-01-04,2\n", "not sorted"),
         ("Date,Open\n2024-01-02,1\n", "no 'Close' column"),
-        ("Date,Close\n2024-01-02,NaN\n", "not finite"),
+        ("Date,Close\n2024-01-02,NaN\n", "is not a finite number"),
         ("Date,Close\n" + "".join(f"2024-01-{d:02d},{d}\n" for d in range(1, 30)), "too few"),
     ],
 )
