@@ -17,6 +17,7 @@ import secrets
 import sqlite3
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -56,9 +57,10 @@ def _now() -> str:
 class KeyStore:
     """SQLite-backed key store, safe to share between threads of one process."""
 
-    def __init__(self, path: Path, *, cache_s: float = 5.0) -> None:
+    def __init__(self, path: Path, *, cache_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.path = path
         self.cache_s = cache_s
+        self._clock = clock
         self._local = threading.local()
         self._cache: dict[str, tuple[str, KeyRecord, float]] = {}
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -95,7 +97,7 @@ class KeyStore:
             raise Unauthorized("malformed API key")
         key_id, secret = parts[1], parts[2]
         cached = self._cache.get(key_id)
-        if cached is not None and cached[2] > time.monotonic():
+        if cached is not None and cached[2] > self._clock():
             stored, record = cached[0], cached[1]
         else:
             row = (
@@ -106,7 +108,7 @@ class KeyStore:
             if row is None:
                 raise Unauthorized("unknown API key")
             stored, record = row[0], KeyRecord(key_id, row[1], row[2], row[3])
-            self._cache[key_id] = (stored, record, time.monotonic() + self.cache_s)
+            self._cache[key_id] = (stored, record, self._clock() + self.cache_s)
         if not hmac.compare_digest(stored, _digest(secret)):
             raise Unauthorized("unknown API key")
         if record.revoked_at is not None:

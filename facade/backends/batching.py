@@ -38,7 +38,6 @@ class MicroBatcher:
         self.max_batch = max_batch
         self.timeout_s = timeout_s
         self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        self.isolated = 0  # failed batches re-run request by request
         self._thread = threading.Thread(target=self._work, name=name, daemon=True)
         self._thread.start()
 
@@ -88,7 +87,6 @@ class MicroBatcher:
                 loop.call_soon_threadsafe(_set_exception, future, exc)
                 return
             logger.warning("a batch of %d requests failed (%s); running each alone", len(items), exc)
-            self.isolated += 1
             for item in items:
                 self._run_batch([item])
             return

@@ -42,12 +42,30 @@ def test_wrong_secret_for_a_real_id(tmp_path: Path) -> None:
     assert store.verify(key).name == "bob"
 
 
-def test_revocation_reaches_other_workers_after_the_cache_time(tmp_path: Path) -> None:
-    db = tmp_path / "k.db"
-    worker_a, worker_b = KeyStore(db, cache_s=0.0), KeyStore(db, cache_s=0.0)
+class Clock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_revocation_is_immediate_where_it_happens_and_reaches_other_workers_after_the_cache_time(
+    tmp_path: Path,
+) -> None:
+    db, clock = tmp_path / "k.db", Clock()
+    worker_a, worker_b = KeyStore(db, cache_s=5.0, clock=clock), KeyStore(db, cache_s=5.0, clock=clock)
     record, key = worker_a.create("carol")
-    worker_b.verify(key)
+    worker_a.verify(key)
+    worker_b.verify(key)  # both workers now trust the key for 5 s
     worker_a.revoke(record.id)
+    with pytest.raises(Unauthorized, match="revoked"):
+        worker_a.verify(key)  # the revoking worker drops its cached entry at once
+    clock.now += 4.9
+    assert worker_b.verify(key).id == record.id  # stale in the other worker until its entry expires
+    clock.now += 0.2
     with pytest.raises(Unauthorized, match="revoked"):
         worker_b.verify(key)
     assert worker_a.list()[0].revoked_at is not None
