@@ -24,7 +24,7 @@ from common.contract import (
     metadata_path,
 )
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[2] = 2
 ArrayT = TypeVar("ArrayT")
 
 
@@ -120,7 +120,7 @@ class RepublishedFrom(_Model):
 class VersionMetadata(_Model):
     """Everything a reader needs to serve a version correctly."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     model: str = Field(min_length=1)
     version: int = Field(ge=1)
     ticker: str = Field(min_length=1)
@@ -186,6 +186,11 @@ def parse_metadata(raw: str | bytes | dict[str, Any], *, where: str = "metadata"
             return VersionMetadata.model_validate(raw)
         return VersionMetadata.model_validate_json(raw)
     except ValidationError as exc:
+        if any(err["loc"] == ("schema_version",) for err in exc.errors()):
+            raise MetadataError(
+                f"{where} has a metadata schema this release does not read (it reads schema {SCHEMA_VERSION}): "
+                "publish the training run again with this release's exporter"
+            ) from None
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'metadata'}: {err['msg']}" for err in exc.errors()[:5]
         )

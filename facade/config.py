@@ -27,7 +27,13 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     # auto: tfserving when an address is set, else embedded (TensorFlow in-process).
     backend: Literal["auto", "embedded", "tfserving"] = "auto"
-    tfserving_address: str | None = Field(default=None, description="host:port of TF Serving's gRPC API")
+    # Any gRPC target: host:port, dns:///tfserving-headless:8500 (round_robin over every address), ipv4:a:p,b:p.
+    tfserving_address: str | None = Field(default=None, description="gRPC target of TF Serving")
+    # tfserving backend: the models to serve (comma-separated), else the names in TF Serving's model config
+    # file (also the source of version labels), else the default ticker's model. It reads no model folder.
+    models: str = ""
+    model_config_file: Path | None = None
+    # embedded backend: the version folders it loads.
     models_dir: Path = Path("models")
     default_ticker: str = "AAPL"
     # graph: one call to the in-graph forecast signature; loop: the facade feeds serving_default step by step.
@@ -73,6 +79,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
+
+    def served_models(self) -> list[str]:
+        """``FACADE_MODELS`` as a list (empty when unset)."""
+        return [m.strip() for m in self.models.split(",") if m.strip()]
 
     @property
     def backend_kind(self) -> Literal["embedded", "tfserving"]:

@@ -11,7 +11,7 @@ import numpy as np
 import numpy.typing as npt
 
 from common.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE
-from facade.backends.base import Backend, Servable
+from facade.backends.base import Backend, Servable, VersionRequest
 from facade.errors import InvalidInput, VersionGone
 from facade.forecasting import F32, recursive_forecast
 from facade.validation import check_forecast, check_window
@@ -35,18 +35,26 @@ async def forecast(
     *,
     steps: int,
     mode: Literal["loop", "graph"],
+    version: VersionRequest = None,
 ) -> ForecastResult:
-    """Forecasts ``steps`` closes after ``prices`` with the newest version of ``model``.
+    """Forecasts ``steps`` closes after ``prices`` with a version of ``model``.
 
-    The version is pinned once, so the scaler, window length and every step
-    come from the same version. If that version is unloaded mid-request (a
-    roll), the request is retried once on the version then current.
+    The version (the newest available, or the one ``version`` names) is pinned
+    once, so the scaler, window length and every step come from the same
+    version. If it vanishes mid-request (unloaded by a roll, or not loaded yet
+    on the TF Serving replica that got the call, after the channel's own
+    retries), the request runs once more: on the version then newest, else on
+    the previous available one; a request that named its version retries that
+    version only. The result names the version that answered.
     """
+    servable = await backend.pin(model, version)
     try:
-        return await _forecast_pinned(backend, await backend.pin(model), prices, steps=steps, mode=mode)
+        return await _forecast_pinned(backend, servable, prices, steps=steps, mode=mode)
     except VersionGone:
         await backend.refresh()
-        return await _forecast_pinned(backend, await backend.pin(model), prices, steps=steps, mode=mode)
+        exclude = frozenset({servable.version}) if version is None else frozenset()
+        servable = await backend.pin(model, version, exclude=exclude)
+        return await _forecast_pinned(backend, servable, prices, steps=steps, mode=mode)
 
 
 async def _forecast_pinned(
@@ -68,10 +76,10 @@ async def _forecast_pinned(
     values: F32
     if mode == "graph":
         signature = FORECAST_SIGNATURE
-        values = await backend.forecast(
+        arrays = await backend.forecast(
             servable, raw.astype(np.float32)[np.newaxis, :], np.array([steps], dtype=np.int32)
         )
-        out = values[0, :steps].astype(np.float64)
+        out = arrays.forecast[0, :steps].astype(np.float64)
         t2 = time.perf_counter()
     else:
         signature = DEFAULT_SIGNATURE

@@ -64,7 +64,7 @@ async def ready(backend: BackendDep, keys: KeyStoreDep, settings: SettingsDep) -
 
 @router.get("/models")
 async def models(backend: BackendDep) -> dict[str, Any]:
-    """Models and available versions, with each version's window, data range and test metrics."""
+    """Models and available versions, with each version's window, data range and test metrics, and labels."""
     out: dict[str, Any] = {}
     for name, versions in backend.served().items():
         entries: list[dict[str, Any]] = []
@@ -86,7 +86,7 @@ async def models(backend: BackendDep) -> dict[str, Any]:
                 }
             )
         out[name] = entries
-    return {"models": out}
+    return {"models": out, "labels": {name: backend.labels(name) for name in out}}
 
 
 @router.get(

@@ -54,15 +54,20 @@ def _drop_tensor(window: int) -> dict[str, Any]:
         (valid(signatures={}), f"signature {SERVING_DEFAULT.name!r} is missing"),
         (valid(signatures={k: v.model_dump() for k, v in signature_docs(60).items()}), "the contract says"),
         (valid(signatures=_drop_tensor(20)), "lacks tensor 'steps'"),
-        (valid(schema_version=2), "schema_version"),
         ({k: v for k, v in valid().items() if k != "scaler"}, "scaler: Field required"),
     ],
-    ids=["json", "window", "scaler-range", "scaler-kind", "no-sig", "wrong-shape", "no-tensor", "schema", "missing"],
+    ids=["json", "window", "scaler-range", "scaler-kind", "no-sig", "wrong-shape", "no-tensor", "missing"],
 )
 def test_invalid_metadata_is_refused_with_the_reason(tmp_path: Path, doc: dict[str, Any] | str, reason: str) -> None:
     with pytest.raises(MetadataError, match="does not match the serving contract") as caught:
         read_metadata(write(tmp_path, doc))
     assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize("schema", [1, 3])
+def test_a_version_of_another_metadata_schema_is_refused_with_what_to_do(tmp_path: Path, schema: int) -> None:
+    with pytest.raises(MetadataError, match=r"reads schema 2\): publish the training run again"):
+        read_metadata(write(tmp_path, valid(schema_version=schema)))
 
 
 def test_a_version_must_describe_itself(tmp_path: Path) -> None:

@@ -7,8 +7,8 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from common.contract import MAX_FORECAST_STEPS, SIGNATURES
-from common.metadata import VersionMetadata, read_metadata
+from common.contract import MAX_FORECAST_STEPS, SIGNATURES, metadata_asset_path
+from common.metadata import VersionMetadata, parse_metadata, read_metadata
 from tests.conftest import SMALL
 from training import artifacts
 from training.evaluate import recursive_forecast
@@ -59,14 +59,52 @@ def test_forecast_equals_the_python_loop_with_the_scaler(v1: Any, small_run: Run
         assert not got[row, n:].any()  # past a row's own horizon: zeros
 
 
-@pytest.mark.parametrize(
-    ("steps", "prices_value", "message"),
-    [(0, 100.0, "steps must be at least 1"), (MAX_FORECAST_STEPS + 1, 100.0, "at most"), (3, -1.0, "positive")],
-)
-def test_forecast_rejects_bad_inputs(v1: Any, steps: int, prices_value: float, message: str) -> None:
-    prices = np.full((1, W), prices_value, dtype=np.float32)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant([steps]))
+def test_one_rows_bad_values_never_fail_or_change_its_batch(v1: Any, small_run: RunResult) -> None:
+    """TF Serving batches clients' rows together: a bad row is reported, the others get their own answers."""
+    scaler = artifacts.load_scaler(small_run.run_dir)
+    good = scaler.inverse_transform(windows(1, seed=2)[0]).reshape(1, W).astype(np.float32)
+    bad_rows = {
+        "steps 0": (good, 0),
+        "steps over the maximum": (good, MAX_FORECAST_STEPS + 1),
+        "steps 10**9": (good, 10**9),
+        "negative price": (np.where(np.arange(W) == 3, -1.0, good).astype(np.float32), 5),
+        "NaN": (np.where(np.arange(W) == 0, np.nan, good).astype(np.float32), 5),
+        "infinity": (np.where(np.arange(W) == W - 1, np.inf, good).astype(np.float32), 5),
+        "subnormal 1e-40": (np.full((1, W), 1e-40, dtype=np.float32), 5),
+    }
+    prices = np.concatenate([good, *(p for p, _ in bad_rows.values()), good])
+    steps = np.array([4, *(n for _, n in bad_rows.values()), 7], dtype=np.int32)
+    out = v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
+    valid, forecast = out["valid"].numpy(), out["forecast"].numpy()
+    assert valid.tolist() == [True] + [False] * len(bad_rows) + [True]
+    assert forecast.shape == (len(steps), 7)  # the bad rows' steps did not widen (or lengthen) the batch
+    assert np.isnan(forecast[1:-1]).all()
+    alone = v1.signatures["forecast"](prices=tf.constant(good), steps=tf.constant([7]))["forecast"].numpy()[0]
+    np.testing.assert_allclose(forecast[-1], alone, rtol=1e-6)
+    np.testing.assert_allclose(forecast[0, :4], alone[:4], rtol=1e-6)
+
+
+def test_the_metadata_signature_returns_the_versions_metadata(v1: Any, models_dir: Path) -> None:
+    version_dir = models_dir / "aapl" / "1"
+    out = v1.signatures["metadata"](probe=tf.constant([0, 7, -1]))["metadata"].numpy()
+    assert out.shape == (3,) and len(set(out.tolist())) == 1  # one copy per row, for TF Serving's batching
+    assert read_metadata(version_dir) == parse_metadata(out[0])
+    # The graph reads the asset copied into the SavedModel, not the file the exporter started from.
+    assert metadata_asset_path(version_dir).read_bytes() == out[0]
+
+
+def test_the_server_side_loader_reads_the_metadata_asset(models_dir: Path) -> None:
+    """TF Serving loads with the C++ SavedModel loader, which feeds asset paths to the graph: so does TF1's."""
+    version_dir = models_dir / "aapl" / "2"
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        graph = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(version_dir))
+        sig = graph.signature_def["metadata"]
+        out = sess.run(sig.outputs["metadata"].name, {sig.inputs["probe"].name: [1, 2]})
+    assert parse_metadata(out[0]).version == 2
+
+
+def test_graph_has_no_assert_ops(models_dir: Path) -> None:
+    assert not [op for op in _all_ops(models_dir / "aapl" / "1") if "assert" in op.lower()]
 
 
 def _all_ops(path: Path) -> set[str]:

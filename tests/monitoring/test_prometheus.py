@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 import yaml
 
+from export.exporter import republish_version
 from facade.app import create_app
 from loadtest.procs import free_port, wait_http
 from monitoring.dashboard import RATE, panels
@@ -65,10 +66,8 @@ def alert_queries() -> list[str]:
 
 
 def publish_copy(models: Path, source: int, version: int) -> None:
-    """A new version folder, renamed into place in one step as the exporter does."""
-    staging = models / "aapl" / f".staging-{version}"
-    shutil.copytree(models / "aapl" / str(source), staging)
-    staging.rename(models / "aapl" / str(version))
+    """A roll: version ``source`` published again as ``version``, with the export CLI's own republish."""
+    assert republish_version(models / "aapl", models / "aapl" / str(source)).name == str(version)
 
 
 def wait_for(base: str, expr: str, want: float, timeout: float = 30) -> float:
