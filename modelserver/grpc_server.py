@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -156,10 +157,15 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
 
 def serve(
-    repo: ModelRepository, *, address: str = "127.0.0.1:0", workers: int = 8, tensor_content: bool = False
+    repo: ModelRepository,
+    *,
+    address: str = "127.0.0.1:0",
+    workers: int = 8,
+    tensor_content: bool = False,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
 ) -> tuple[grpc.Server, int]:
     """Starts the gRPC server; returns it and the bound port."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), interceptors=interceptors)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionService(repo, tensor_content=tensor_content), server
     )
