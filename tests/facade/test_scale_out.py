@@ -114,9 +114,7 @@ def test_a_dying_replica_costs_only_its_in_flight_requests(replicas: list[Replic
     assert all(status == 200 for status, _ in responses[killed_at + 8 :])
 
 
-def test_a_version_on_one_replica_before_the_other_causes_no_failure(
-    replicas: list[Replica], tmp_path: Path
-) -> None:
+def test_a_version_on_one_replica_before_the_other_causes_no_failure(replicas: list[Replica], tmp_path: Path) -> None:
     responses: list[Any] = []
     stop = threading.Event()
     with facade(tmp_path, replicas) as client:
