@@ -57,21 +57,34 @@ class SignatureSpec:
         raise KeyError(f"signature {self.name!r} has no output {name!r}")
 
 
-# serving_default: scaled windows [batch, W, 1] -> the next scaled value [batch, 1].
+# Nominal coverages of the prediction intervals every version serves, in this order along the levels axis.
+INTERVAL_LEVELS = (0.8, 0.95)
+N_LEVELS = len(INTERVAL_LEVELS)
+
+# serving_default: scaled windows [batch, W, 1] -> the next scaled value [batch, 1] and the predicted scale of
+# the one-day change to it [batch, 1] (> 0), from which intervals are built (common.metadata.Intervals).
 WINDOW_TENSOR = TensorSpec("window", "float32", (BATCH, WINDOW_DIM, 1), "scaled")
 NEXT_TENSOR = TensorSpec("next", "float32", (BATCH, 1), "scaled")
-# forecast: raw prices [batch, W] and steps [batch] -> raw forecasts [batch, max(steps)], and which rows were usable.
+SCALE_TENSOR = TensorSpec("scale", "float32", (BATCH, 1), "scaled")
+# forecast: raw prices [batch, W] and steps [batch] -> raw forecasts [batch, max(steps)], interval bounds
+# [batch, levels, max(steps)], and which rows were usable.
 PRICES_TENSOR = TensorSpec("prices", "float32", (BATCH, WINDOW_DIM), "price")
 STEPS_TENSOR = TensorSpec("steps", "int32", (BATCH,), "days")
 FORECAST_TENSOR = TensorSpec("forecast", "float32", (BATCH, STEPS_DIM), "price")
+LOWER_TENSOR = TensorSpec("lower", "float32", (BATCH, N_LEVELS, STEPS_DIM), "price")
+UPPER_TENSOR = TensorSpec("upper", "float32", (BATCH, N_LEVELS, STEPS_DIM), "price")
 VALID_TENSOR = TensorSpec("valid", "bool", (BATCH,), "flag")
 # metadata: any int per row -> the version's metadata.json per row. TF Serving's batching refuses a signature
 # without inputs ("Batching Run() must have at least one input tensor"), hence the probe.
 PROBE_TENSOR = TensorSpec("probe", "int32", (BATCH,), "any")
 METADATA_TENSOR = TensorSpec("metadata", "string", (BATCH,), "json")
 
-SERVING_DEFAULT = SignatureSpec("serving_default", inputs=(WINDOW_TENSOR,), outputs=(NEXT_TENSOR,))
-FORECAST = SignatureSpec("forecast", inputs=(PRICES_TENSOR, STEPS_TENSOR), outputs=(FORECAST_TENSOR, VALID_TENSOR))
+SERVING_DEFAULT = SignatureSpec("serving_default", inputs=(WINDOW_TENSOR,), outputs=(NEXT_TENSOR, SCALE_TENSOR))
+FORECAST = SignatureSpec(
+    "forecast",
+    inputs=(PRICES_TENSOR, STEPS_TENSOR),
+    outputs=(FORECAST_TENSOR, LOWER_TENSOR, UPPER_TENSOR, VALID_TENSOR),
+)
 METADATA = SignatureSpec("metadata", inputs=(PROBE_TENSOR,), outputs=(METADATA_TENSOR,))
 SIGNATURES: tuple[SignatureSpec, ...] = (SERVING_DEFAULT, FORECAST, METADATA)
 
@@ -80,9 +93,12 @@ FORECAST_SIGNATURE = FORECAST.name
 METADATA_SIGNATURE = METADATA.name
 WINDOW_INPUT = WINDOW_TENSOR.name
 NEXT_OUTPUT = NEXT_TENSOR.name
+SCALE_OUTPUT = SCALE_TENSOR.name
 PRICES_INPUT = PRICES_TENSOR.name
 STEPS_INPUT = STEPS_TENSOR.name
 FORECAST_OUTPUT = FORECAST_TENSOR.name
+LOWER_OUTPUT = LOWER_TENSOR.name
+UPPER_OUTPUT = UPPER_TENSOR.name
 VALID_OUTPUT = VALID_TENSOR.name
 PROBE_INPUT = PROBE_TENSOR.name
 METADATA_OUTPUT = METADATA_TENSOR.name

@@ -22,6 +22,7 @@ from common.contract import (
 )
 from common.metadata import (
     DataInfo,
+    Intervals,
     LibraryVersions,
     RepublishedFrom,
     ScalerParams,
@@ -84,6 +85,7 @@ def build_metadata(run_dir: Path, metrics: dict[str, Any], *, model: str, versio
         scaler=ScalerParams.model_validate(metrics["scaler"]),
         data=DataInfo.model_validate(metrics["data"]),
         metrics=VersionMetrics.model_validate({"test": metrics["test"], "horizons": metrics["horizons"]}),
+        intervals=Intervals.model_validate(metrics["intervals"]),
         training_config=metrics["config"],
         signatures=signature_docs(window),
         max_forecast_steps=MAX_FORECAST_STEPS,
@@ -116,7 +118,7 @@ def export_run(run_dir: Path, models_dir: Path, *, model: str | None = None, ver
     def build(staging: Path, number: int) -> None:
         meta = build_metadata(run_dir, metrics, model=name, version=number)
         text = meta.to_json()
-        write_savedmodel(keras_model, staging, window=meta.window, scaler=meta.scaler, metadata_json=text)
+        write_savedmodel(keras_model, staging, metadata=meta, metadata_json=text)
         (staging / ASSETS_EXTRA).mkdir()
         shutil.copy2(run_dir / RUN_SCALER_FILE, staging / ASSETS_EXTRA / SCALER_FILE)
         metadata_path(staging).write_text(text)

@@ -17,6 +17,7 @@ from typing import Any
 from common.contract import (
     FORECAST,
     FORECAST_OUTPUT,
+    LOWER_OUTPUT,
     MAX_FORECAST_STEPS,
     MAX_PRICE,
     METADATA,
@@ -24,11 +25,13 @@ from common.contract import (
     METADATA_OUTPUT,
     MIN_PRICE,
     NEXT_OUTPUT,
+    SCALE_OUTPUT,
     SERVING_DEFAULT,
+    UPPER_OUTPUT,
     VALID_OUTPUT,
     TensorSpec,
 )
-from common.metadata import ScalerParams
+from common.metadata import VersionMetadata
 
 
 def _spec(tensor: TensorSpec, window: int) -> Any:
@@ -42,20 +45,21 @@ def _specs(tensors: tuple[TensorSpec, ...], window: int) -> list[Any]:
     return [_spec(t, window) for t in tensors]
 
 
-def write_savedmodel(model: Any, path: Path, *, window: int, scaler: ScalerParams, metadata_json: str) -> None:
+def write_savedmodel(model: Any, path: Path, *, metadata: VersionMetadata, metadata_json: str) -> None:
     """Exports ``model`` to ``path`` with the contract's signatures.
 
     Args:
-        model: Keras model mapping scaled windows ``[batch, W, 1]`` to ``[batch, 1]``.
+        model: Keras model mapping scaled windows ``[batch, W, 1]`` to ``{"next": [batch, 1], "scale": [batch, 1]}``.
         path: SavedModel folder to create (must not exist).
-        window: ``W``.
-        scaler: the version's MinMaxScaler (fit on the training period, price units).
-        metadata_json: the version's ``metadata.json``; it becomes a SavedModel asset that the
+        metadata: the version's metadata: window, scaler (fit on the training period, price units) and the
+            interval tables, which become constants of the graph.
+        metadata_json: ``metadata`` as written to ``metadata.json``; it becomes a SavedModel asset that the
             ``metadata`` signature returns, so a gRPC reader learns the contract from the version itself.
     """
     import keras
     import tensorflow as tf
 
+    window, scaler = metadata.window, metadata.scaler
     lo = tf.constant(scaler.data_min, tf.float32)
     span = tf.constant(scaler.span, tf.float32)
     range_lo = tf.constant(scaler.feature_range[0], tf.float32)
@@ -63,12 +67,18 @@ def write_savedmodel(model: Any, path: Path, *, window: int, scaler: ScalerParam
     # A usable window stands in for unusable rows, so that their arithmetic stays finite (their outputs are NaN).
     neutral = tf.constant(scaler.data_min + scaler.span / 2, tf.float32)
     nan = tf.constant(float("nan"), tf.float32)
+    lower_table = tf.constant(metadata.intervals.lower, tf.float32)  # [levels, MAX_FORECAST_STEPS]
+    upper_table = tf.constant(metadata.intervals.upper, tf.float32)
+
+    def unscale(x: tf.Tensor) -> tf.Tensor:
+        return (x - range_lo) / range_span * span + lo
 
     archive = keras.export.ExportArchive()
     archive.track(model)
 
     def serving_default(window_in: tf.Tensor) -> dict[str, tf.Tensor]:
-        return {NEXT_OUTPUT: model(window_in, training=False)}
+        out = model(window_in, training=False)
+        return {NEXT_OUTPUT: out[NEXT_OUTPUT], SCALE_OUTPUT: out[SCALE_OUTPUT]}
 
     def forecast(prices: tf.Tensor, steps: tf.Tensor) -> dict[str, tf.Tensor]:
         usable = tf.reduce_all(tf.math.is_finite(prices) & (prices >= MIN_PRICE) & (prices <= MAX_PRICE), axis=1)
@@ -81,21 +91,39 @@ def write_savedmodel(model: Any, path: Path, *, window: int, scaler: ScalerParam
         scaled = ((safe - lo) / span * range_span + range_lo)[:, :, tf.newaxis]
         out = tf.TensorArray(tf.float32, size=max_steps)
 
-        def body(i: tf.Tensor, win: tf.Tensor, acc: tf.TensorArray) -> tuple[tf.Tensor, tf.Tensor, tf.TensorArray]:
-            nxt = model(win, training=False)  # [batch, 1]
+        def body(
+            i: tf.Tensor, win: tf.Tensor, sigma: tf.Tensor, acc: tf.TensorArray
+        ) -> tuple[tf.Tensor, tf.Tensor, tf.Tensor, tf.TensorArray]:
+            step = model(win, training=False)
+            nxt = step[NEXT_OUTPUT]  # [batch, 1]
+            # The intervals scale with the origin window's own predicted scale (the first step's).
+            sigma = tf.cond(i == 0, lambda: step[SCALE_OUTPUT], lambda: sigma)
             # Slide the window: drop the oldest day, append the prediction.
             win = tf.concat([win[:, 1:, :], nxt[:, :, tf.newaxis]], axis=1)
-            return i + 1, win, acc.write(i, nxt[:, 0])
+            return i + 1, win, sigma, acc.write(i, nxt[:, 0])
 
-        _, _, out = tf.while_loop(lambda i, w, a: i < max_steps, body, (tf.constant(0), scaled, out))
-        values = (tf.transpose(out.stack()) - range_lo) / range_span * span + lo  # [batch, max_steps], price units
+        sigma0 = tf.zeros_like(scaled[:, 0, :])
+        _, _, sigma, out = tf.while_loop(lambda i, w, s, a: i < max_steps, body, (tf.constant(0), scaled, sigma0, out))
+        point = tf.transpose(out.stack())  # [batch, max_steps], scaled
+        # Bounds as common.metadata.Intervals.bounds computes them: [batch, levels, max_steps].
+        spread = sigma[:, :, tf.newaxis]
+        lower = point[:, tf.newaxis, :] + lower_table[tf.newaxis, :, :max_steps] * spread
+        upper = point[:, tf.newaxis, :] + upper_table[tf.newaxis, :, :max_steps] * spread
+        values, lower, upper = unscale(point), unscale(lower), unscale(upper)
         # Rows asking for fewer steps than the batch's maximum get zeros past their own horizon.
         within = tf.sequence_mask(row_steps, max_steps)
         values = tf.where(within, values, tf.zeros_like(values))
+        lower = tf.where(within[:, tf.newaxis, :], lower, tf.zeros_like(lower))
+        upper = tf.where(within[:, tf.newaxis, :], upper, tf.zeros_like(upper))
         # A window far outside the training range can overflow float32 on the way: that row is invalid too.
-        valid = valid & tf.reduce_all(tf.math.is_finite(values), axis=1)
+        finite = tf.reduce_all(tf.math.is_finite(values), axis=1)
+        valid = valid & finite & tf.reduce_all(tf.math.is_finite(lower) & tf.math.is_finite(upper), axis=[1, 2])
+
+        row, band = valid[:, tf.newaxis], valid[:, tf.newaxis, tf.newaxis]
         return {
-            FORECAST_OUTPUT: tf.where(valid[:, tf.newaxis], values, tf.fill(tf.shape(values), nan)),
+            FORECAST_OUTPUT: tf.where(row, values, tf.fill(tf.shape(values), nan)),
+            LOWER_OUTPUT: tf.where(band, lower, tf.fill(tf.shape(lower), nan)),
+            UPPER_OUTPUT: tf.where(band, upper, tf.fill(tf.shape(upper), nan)),
             VALID_OUTPUT: valid,
         }
 
@@ -107,9 +135,9 @@ def write_savedmodel(model: Any, path: Path, *, window: int, scaler: ScalerParam
         # to be copied into assets/ (tests/export check that the signature reads the copy, not this temp file).
         archive._tf_trackable.metadata_asset = asset
 
-        def metadata(probe: tf.Tensor) -> dict[str, tf.Tensor]:
+        def describe(probe: tf.Tensor) -> dict[str, tf.Tensor]:
             return {METADATA_OUTPUT: tf.fill(tf.shape(probe), tf.io.read_file(asset.asset_path))}
 
-        for spec, fn in ((SERVING_DEFAULT, serving_default), (FORECAST, forecast), (METADATA, metadata)):
+        for spec, fn in ((SERVING_DEFAULT, serving_default), (FORECAST, forecast), (METADATA, describe)):
             archive.add_endpoint(spec.name, fn, input_signature=_specs(spec.inputs, window))
         archive.write_out(str(path), verbose=False)

@@ -24,12 +24,10 @@ from typing import Any
 import numpy as np
 from sklearn.isotonic import IsotonicRegression
 
-from common.contract import MAX_FORECAST_STEPS, NEXT_OUTPUT
+from common.contract import INTERVAL_LEVELS, MAX_FORECAST_STEPS, NEXT_OUTPUT, SCALE_OUTPUT
 from training.evaluate import FloatArray, recursive_forecast
 
-# The network's second output: the predicted scale of the next one-day change (serving contract name).
-SCALE_OUTPUT = "scale"
-LEVELS = (0.8, 0.95)
+LEVELS = INTERVAL_LEVELS
 # A horizon is calibrated on its own errors while it has at least this many per day of horizon,
 # i.e. the errors span at least this many non-overlapping h-day paths.
 PATHS_PER_HORIZON = 5

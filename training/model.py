@@ -33,8 +33,7 @@ from typing import Any, Literal
 import keras
 from keras import ops
 
-from common.contract import NEXT_OUTPUT
-from training.intervals import SCALE_OUTPUT
+from common.contract import NEXT_OUTPUT, SCALE_OUTPUT
 
 OUTPUTS = (NEXT_OUTPUT, SCALE_OUTPUT)
 # RiskMetrics' daily decay: the EWMA the scale starts from.

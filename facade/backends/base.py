@@ -24,10 +24,13 @@ import numpy.typing as npt
 from common.contract import (
     FORECAST,
     FORECAST_OUTPUT,
+    LOWER_OUTPUT,
     NEXT_OUTPUT,
     PRICES_INPUT,
+    SCALE_OUTPUT,
     SERVING_DEFAULT,
     STEPS_INPUT,
+    UPPER_OUTPUT,
     VALID_OUTPUT,
     WINDOW_INPUT,
     SignatureSpec,
@@ -65,6 +68,8 @@ class ForecastArrays:
     """What the ``forecast`` signature answers for a batch of rows, cut to the batch's own steps."""
 
     forecast: F32  # [batch, steps], price units
+    lower: F32  # [batch, levels, steps], price units
+    upper: F32
     valid: npt.NDArray[np.bool_]  # [batch]: false for a row the graph could not use (its values are NaN)
 
 
@@ -148,10 +153,10 @@ class Backend(abc.ABC):
         names = tuple(outputs) if outputs is not None else tuple(t.name for t in signature.outputs)
         return await self._run(servable, signature.name, typed, names)
 
-    async def predict_next(self, servable: Servable, windows: F32) -> F32:
-        """``serving_default`` on scaled ``[batch, W, 1]`` windows -> ``[batch, 1]``."""
-        out = await self.run(servable, SERVING_DEFAULT, {WINDOW_INPUT: windows}, (NEXT_OUTPUT,))
-        return np.asarray(out[NEXT_OUTPUT], dtype=np.float32)
+    async def predict_next(self, servable: Servable, windows: F32) -> tuple[F32, F32]:
+        """``serving_default`` on scaled ``[batch, W, 1]`` windows -> ``next`` and ``scale``, each ``[batch, 1]``."""
+        out = await self.run(servable, SERVING_DEFAULT, {WINDOW_INPUT: windows})
+        return np.asarray(out[NEXT_OUTPUT], dtype=np.float32), np.asarray(out[SCALE_OUTPUT], dtype=np.float32)
 
     async def forecast(self, servable: Servable, prices: F32, steps: npt.NDArray[np.int32]) -> ForecastArrays:
         """The in-graph ``forecast`` signature: raw ``[batch, W]`` prices -> ``[batch, max(steps)]`` and validity."""
@@ -160,6 +165,8 @@ class Backend(abc.ABC):
         width = int(steps.max())
         return ForecastArrays(
             forecast=np.asarray(out[FORECAST_OUTPUT][:, :width], dtype=np.float32),
+            lower=np.asarray(out[LOWER_OUTPUT][:, :, :width], dtype=np.float32),
+            upper=np.asarray(out[UPPER_OUTPUT][:, :, :width], dtype=np.float32),
             valid=np.asarray(out[VALID_OUTPUT], dtype=np.bool_),
         )
 

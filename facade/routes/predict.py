@@ -15,7 +15,7 @@ from facade.deps import ApiKeyDep, BackendDep, JsonContentDep, MetricsDep, Setti
 from facade.errors import InvalidInput, PayloadTooLarge
 from facade.metrics import Metrics
 from facade.openapi import errors
-from facade.schemas import PredictRequest, PredictResponse, Timings
+from facade.schemas import Band, PredictRequest, PredictResponse, Timings
 
 router = APIRouter(tags=["forecast"])
 
@@ -64,6 +64,7 @@ async def _respond(
         signature=result.signature,
         steps=steps,
         forecast=result.forecast,
+        intervals={level: Band(lower=lo, upper=hi) for level, (lo, hi) in result.intervals.items()},
         last_price=result.last_price,
         timings=Timings(
             total_ms=round(total, 3),

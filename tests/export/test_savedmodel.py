@@ -7,11 +7,11 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from common.contract import MAX_FORECAST_STEPS, SIGNATURES, metadata_asset_path
+from common.contract import INTERVAL_LEVELS, MAX_FORECAST_STEPS, SIGNATURES, metadata_asset_path
 from common.metadata import VersionMetadata, parse_metadata, read_metadata
 from tests.conftest import SMALL
 from training import artifacts
-from training.evaluate import recursive_forecast
+from training.intervals import IntervalCalibration, forecast_intervals
 from training.pipeline import RunResult
 
 pytestmark = pytest.mark.slow
@@ -36,27 +36,42 @@ def windows(n: int, seed: int = 0) -> np.ndarray:
 def test_serving_default_matches_the_h5_model(v1: Any, small_run: RunResult) -> None:
     x = windows(16)
     keras_model = artifacts.load_model(small_run.run_dir)
-    exported = v1.signatures["serving_default"](window=tf.constant(x))["next"].numpy()
-    np.testing.assert_allclose(exported, keras_model.predict(x, verbose=0), atol=1e-5)
+    exported = v1.signatures["serving_default"](window=tf.constant(x))
+    expected = keras_model.predict(x, verbose=0)
+    for name in ("next", "scale"):
+        np.testing.assert_allclose(exported[name].numpy(), expected[name], rtol=1e-5, atol=1e-6)
+    assert (exported["scale"].numpy() > 0).all()
 
 
-def test_forecast_equals_the_python_loop_with_the_scaler(v1: Any, small_run: RunResult) -> None:
+def test_forecast_and_intervals_equal_trainings_reference(v1: Any, small_run: RunResult) -> None:
+    """The graph's point paths and bands are those training.intervals computes from the .h5 and metrics.json."""
     scaler = artifacts.load_scaler(small_run.run_dir)
-    prices = scaler.inverse_transform(windows(4, seed=1)[:, :, 0].reshape(-1, 1)).reshape(4, W).astype(np.float32)
+    keras_model = artifacts.load_model(small_run.run_dir)
+    calibration = IntervalCalibration.from_json(small_run.metrics["intervals"])
+    scaled = windows(4, seed=1)
+    prices = scaler.inverse_transform(scaled[:, :, 0].reshape(-1, 1)).reshape(4, W).astype(np.float32)
     steps = np.array([1, 5, 10, 3], dtype=np.int32)
-    got = v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))["forecast"].numpy()
-    assert got.shape == (4, 10)
-
-    def predict(w: np.ndarray) -> np.ndarray:
-        return v1.signatures["serving_default"](window=tf.constant(w.astype(np.float32)))["next"].numpy()
-
-    scaled = scaler.transform(prices.reshape(-1, 1)).reshape(4, W, 1)
-    expected = scaler.inverse_transform(recursive_forecast(scaled, steps=10, predict=predict).reshape(-1, 1)).reshape(
-        4, 10
+    got = v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
+    assert got["forecast"].shape == (4, 10) and got["lower"].shape == got["upper"].shape == (
+        4,
+        len(INTERVAL_LEVELS),
+        10,
     )
+
+    exact = scaler.transform(prices.reshape(-1, 1)).reshape(4, W, 1)  # the windows the graph scaled itself
+    point, lower, upper = forecast_intervals(keras_model.predict_on_batch, exact, steps=10, calibration=calibration)
+
+    def unscale(a: np.ndarray) -> np.ndarray:
+        return scaler.inverse_transform(a.reshape(-1, 1)).reshape(a.shape)
+
     for row, n in enumerate(steps):
-        np.testing.assert_allclose(got[row, :n], expected[row, :n], rtol=1e-4)
-        assert not got[row, n:].any()  # past a row's own horizon: zeros
+        np.testing.assert_allclose(got["forecast"].numpy()[row, :n], unscale(point)[row, :n], rtol=1e-4)
+        for name, ref in (("lower", lower), ("upper", upper)):
+            np.testing.assert_allclose(got[name].numpy()[row, :, :n], unscale(ref)[row, :, :n], rtol=1e-4)
+            assert not got[name].numpy()[row, :, n:].any()  # past a row's own horizon: zeros
+        assert not got["forecast"].numpy()[row, n:].any()
+    band = got["upper"].numpy() - got["lower"].numpy()
+    assert (band[:, 1, :1] > band[:, 0, :1]).all()  # the 95% band is wider than the 80% one
 
 
 def test_one_rows_bad_values_never_fail_or_change_its_batch(v1: Any, small_run: RunResult) -> None:

@@ -24,7 +24,7 @@ from loadtest.procs import free_port
 from modelserver.grpc_server import serve
 from modelserver.repository import ModelRepository
 from tests.conftest import SMALL
-from tests.facade.conftest import expected_forecast, make_settings, mint
+from tests.facade.conftest import assert_answer, expected_answer, make_settings, mint
 from training.pipeline import RunResult
 
 pytestmark = pytest.mark.slow
@@ -109,9 +109,10 @@ def test_upstream_timeout_gives_504(slow_server: str, models_dir: Path, tmp_path
 def test_version_roll_under_traffic(kind: str, models_dir: Path, small_run: RunResult, tmp_path: Path) -> None:
     base = tmp_path / "models"
     shutil.copytree(models_dir, base)
-    expected = {v: expected_forecast(models_dir, v, PRICES, 3) for v in (1, 2)}
+    expected = {v: expected_answer(models_dir, v, PRICES, 3) for v in (1, 2)}
     expected[3] = expected[1]  # version 3 is re-exported from version 1's run
-    assert not np.allclose(expected[1], expected[2], rtol=1e-4)  # the versions really differ
+    bands = [expected[v]["intervals"]["95"]["upper"] for v in (1, 2)]
+    assert not np.allclose(*bands, rtol=1e-4)  # the versions really differ
 
     server = repo = None
     extra: dict[str, Any] = {}
@@ -157,4 +158,4 @@ def test_version_roll_under_traffic(kind: str, models_dir: Path, small_run: RunR
     assert versions[0] == 2 and 3 in versions and versions[-1] == 2
     for _, body in responses:
         # Each answer was computed by the version it names, with that version's scaler.
-        np.testing.assert_allclose(body["forecast"], expected[body["version"]], rtol=1e-5)
+        assert_answer(body, expected[body["version"]], rtol=1e-5)
