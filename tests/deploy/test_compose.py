@@ -264,8 +264,9 @@ def test_scale_facades_read_no_model_folder_and_share_keys_and_quotas() -> None:
     assert env["FACADE_TFSERVING_ADDRESS"] == f"dns:///tfserving:{FLAGS['port']}"
     m = mounts("facade-1")
     assert "FACADE_MODELS_DIR" not in env and "models" not in m.values()
-    assert m[env["FACADE_MODEL_CONFIG_FILE"]] == "./serving_config/models.config"
-    assert Path(env["FACADE_MODEL_CONFIG_FILE"]).name == Path(FLAGS["model_config_file"]).name
+    # The file TF Serving reads, at the same path.
+    assert env["FACADE_MODEL_CONFIG_FILE"] == FLAGS["model_config_file"]
+    assert m[str(Path(env["FACADE_MODEL_CONFIG_FILE"]).parent)] == mounts("tfserving")["/config"]
     postgres: dict[str, str] = SERVICES["postgres"]["environment"]
     keys = urlsplit(_default(env["FACADE_KEYS_URL"]))
     assert (keys.scheme, keys.hostname, keys.port) == ("postgresql", "postgres", 5432)
