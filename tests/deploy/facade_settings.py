@@ -5,7 +5,7 @@ from facade.config import Settings
 # Settings whose names are decided (keys in a server database, models named without a model folder) and
 # whose code lands separately: the deployments already use them. Once they are fields of Settings, this
 # set no longer matters (and can be emptied).
-DECIDED = frozenset({"FACADE_KEYS_URL", "FACADE_MODELS", "FACADE_MODEL_CONFIG_FILE"})
+DECIDED = frozenset({"FACADE_KEYS_URL"})
 
 
 def is_setting(name: str) -> bool:
