@@ -15,6 +15,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from common.naming import model_name
 from facade.config import Settings
+from facade.keystore import sqlite_path
 from tests.facade.test_layering import grpc_path_packages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -144,7 +145,7 @@ def test_facade_environment_matches_its_settings() -> None:
     assert SERVICES["facade"]["ports"] == [f"{env['FACADE_PORT']}:{env['FACADE_PORT']}"]
     m = mounts("facade")
     assert m[env["FACADE_MODELS_DIR"]] == "models" and "/models:ro" in " ".join(SERVICES["facade"]["volumes"])
-    assert m[str(Path(env["FACADE_KEYS_DB"]).parent)] == "keys"
+    assert m[str(sqlite_path(env["FACADE_KEYS_URL"]).parent)] == "keys"
     assert SERVICES["facade"]["depends_on"]["tfserving"]["condition"] == "service_healthy"
     dockerfile = (ROOT / "docker" / "facade.Dockerfile").read_text()
     assert f"EXPOSE {env['FACADE_PORT']}" in dockerfile
@@ -194,7 +195,7 @@ DEPLOYMENT_CHOICES = {
     "FACADE_BACKEND",
     "FACADE_TFSERVING_ADDRESS",
     "FACADE_MODELS_DIR",
-    "FACADE_KEYS_DB",
+    "FACADE_KEYS_URL",
     "FACADE_HOST",
     "FACADE_WORKERS",
 }
