@@ -81,8 +81,6 @@ class KeyStore(ABC):
     requests. Every public method may raise ``KeyStoreUnavailable``.
     """
 
-    kind: str = ""
-
     def __init__(self, *, cache_s: float = 5.0, clock: Callable[[], float] = time.monotonic) -> None:
         self.cache_s = cache_s
         self._clock = clock

@@ -72,8 +72,6 @@ def _record(row: Sequence[Any]) -> KeyRecord:
 class PostgresKeyStore(KeyStore):
     """PostgreSQL-backed key store, shared by every worker and replica that uses the same database."""
 
-    kind = "postgresql"
-
     def __init__(
         self,
         url: str,

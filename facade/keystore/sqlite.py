@@ -35,8 +35,6 @@ _COLUMNS = "id, name, created_at, revoked_at"
 class SqliteKeyStore(KeyStore):
     """SQLite-backed key store, shared by the workers of one host through the file."""
 
-    kind = "sqlite"
-
     def __init__(
         self, path: Path, *, cache_s: float = 5.0, timeout_s: float = 5.0, clock: Callable[[], float] = time.monotonic
     ) -> None:
