@@ -80,11 +80,6 @@ class Settings(BaseSettings):
     log_level: str = "INFO"
     log_json: bool = True
 
-    @field_validator("keys_url")
-    @classmethod
-    def _known_key_store(cls, url: str) -> str:
-        return check_url(url)
-
     @property
     def backend_kind(self) -> Literal["embedded", "tfserving"]:
         if self.backend == "auto":
@@ -126,6 +121,11 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or use `make run`, which does). !!!",
                 weakness,
             )
+
+    @field_validator("keys_url")
+    @classmethod
+    def _known_key_store(cls, url: str) -> str:
+        return check_url(url)
 
 
 @lru_cache
