@@ -8,6 +8,7 @@ in the middle of it.
 from __future__ import annotations
 
 import asyncio
+import http.client
 import threading
 import time
 import urllib.error
@@ -99,8 +100,9 @@ def test_sigkill_while_minting_loses_no_acknowledged_key(keys_url: str, tmp_path
             while True:
                 try:
                     acknowledged.append(procs.mint_key(base))
-                except (urllib.error.URLError, ConnectionError, OSError):
-                    return  # the server died under this request: not acknowledged
+                except (urllib.error.URLError, OSError, http.client.HTTPException):
+                    # The server died under this request (before or while answering): not acknowledged.
+                    return
 
         threads = [threading.Thread(target=mint) for _ in range(4)]
         for t in threads:
