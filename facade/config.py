@@ -7,8 +7,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from facade.keystore import check_url
 
 logger = logging.getLogger(__name__)
 
@@ -50,8 +52,12 @@ class Settings(BaseSettings):
     # 0: never wait for more rows; under load, batches form while the previous one runs.
     batch_timeout_ms: float = Field(default=0.0, ge=0)
 
-    keys_db: Path = Path("var/keys.sqlite3")
+    # Where API keys live (facade/keystore): sqlite:///relative/path (one host) or postgresql://... (replicas).
+    keys_url: str = "sqlite:///var/keys.sqlite3"
+    # How long a process trusts a verified key: a revocation reaches the other workers and replicas within it.
     key_cache_s: float = Field(default=5.0, ge=0)
+    keys_timeout_s: float = Field(default=2.0, gt=0, description="longest wait for the key database, else 503")
+    keys_pool_size: int = Field(default=4, ge=1, description="PostgreSQL connections per worker process, at most")
     admin_token: SecretStr | None = None
 
     # Rate limits: `limits` strings ("600/minute", "10/second;100/hour"), storage by URL (memory:// per
@@ -125,6 +131,11 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or use `make run`, which does). !!!",
                 weakness,
             )
+
+    @field_validator("keys_url")
+    @classmethod
+    def _known_key_store(cls, url: str) -> str:
+        return check_url(url)
 
 
 @lru_cache

@@ -84,7 +84,7 @@ def serve(target: str, *, models_dir: Path, grpc_address: str, work: Path) -> It
         env = {
             "FACADE_BACKEND": backend,
             "FACADE_MODELS_DIR": str(models_dir),
-            "FACADE_KEYS_DB": str(work / f"keys-{port}.db"),
+            "FACADE_KEYS_URL": f"sqlite:///{work / f'keys-{port}.db'}",
             "FACADE_FORECAST_MODE": "graph" if target.endswith("-graph") else "loop",
             "FACADE_LOG_LEVEL": "WARNING",
         }

@@ -54,9 +54,9 @@ async def ready(backend: BackendDep, keys: KeyStoreDep, settings: SettingsDep) -
         reason = f"no version of the default model {default!r} is available"
     else:
         try:
-            keys.ping()
-        except Exception as exc:
-            reason = f"key database unavailable: {exc}"
+            await keys.ping()
+        except Exception as exc:  # whatever the store says, readiness answers 503, never 500
+            reason = f"key store unavailable: {exc.detail if isinstance(exc, FacadeError) else exc}"
     if reason:
         return JSONResponse({"ready": False, "reason": reason}, status_code=503)
     return JSONResponse({"ready": True})

@@ -92,7 +92,7 @@ prices = load_prices("AAPL", config.start, config.end).prices[-30:]
 for extra in ({"backend": "embedded"}, {"backend": "tfserving", "tfserving_address": f"127.0.0.1:{port}"}):
     for mode, sig in (("graph", "sig_forecast"), ("loop", "sig_serving_default")):
         settings = Settings(
-            _env_file=None, admin_token="t" * 32, keys_db=tmp / "keys.db", models_dir=tmp / "models",
+            _env_file=None, admin_token="t" * 32, keys_url=f"sqlite:///{tmp / 'keys.db'}", models_dir=tmp / "models",
             forecast_mode=mode, **extra,
         )
         with TestClient(create_app(settings)) as client:

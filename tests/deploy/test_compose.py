@@ -16,6 +16,7 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from common.naming import model_name
 from facade.config import Settings
+from facade.keystore import sqlite_path
 from tests.deploy.facade_settings import is_setting
 from tests.deploy.k8s import container, get
 from tests.facade.test_layering import grpc_path_packages
@@ -157,7 +158,7 @@ def test_facade_environment_matches_its_settings() -> None:
     assert SERVICES["facade"]["ports"] == [f"{env['FACADE_PORT']}:{env['FACADE_PORT']}"]
     m = mounts("facade")
     assert m[env["FACADE_MODELS_DIR"]] == "models" and "/models:ro" in " ".join(SERVICES["facade"]["volumes"])
-    assert m[str(Path(env["FACADE_KEYS_DB"]).parent)] == "keys"
+    assert m[str(sqlite_path(env["FACADE_KEYS_URL"]).parent)] == "keys"
     assert SERVICES["facade"]["depends_on"]["tfserving"]["condition"] == "service_healthy"
     dockerfile = (ROOT / "docker" / "facade.Dockerfile").read_text()
     assert f"EXPOSE {env['FACADE_PORT']}" in dockerfile
@@ -207,11 +208,10 @@ DEPLOYMENT_CHOICES = {
     "FACADE_BACKEND",
     "FACADE_TFSERVING_ADDRESS",
     "FACADE_MODELS_DIR",
-    "FACADE_KEYS_DB",
+    "FACADE_KEYS_URL",
     "FACADE_HOST",
     "FACADE_WORKERS",
     # The scale profile's shared state and its models without a model folder.
-    "FACADE_KEYS_URL",
     "FACADE_RATE_LIMIT_STORAGE",
     "FACADE_MODEL_CONFIG_FILE",
 }

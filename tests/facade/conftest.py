@@ -16,7 +16,7 @@ ADMIN = "test-admin-token-0123456789"
 def make_settings(tmp_path: Path, models_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "admin_token": ADMIN,
-        "keys_db": tmp_path / "keys.sqlite3",
+        "keys_url": f"sqlite:///{tmp_path / 'keys.sqlite3'}",
         "models_dir": models_dir,
         "backend": "embedded",
         "version_refresh_s": 0.2,

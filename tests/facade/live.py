@@ -36,7 +36,7 @@ def live_facade(grpc_target: str, models_dir: Path, tmp: Path, **settings: str) 
         "FACADE_BACKEND": "tfserving",
         "FACADE_TFSERVING_ADDRESS": grpc_target,
         "FACADE_MODELS_DIR": str(models_dir),
-        "FACADE_KEYS_DB": str(tmp / "keys.sqlite3"),
+        "FACADE_KEYS_URL": f"sqlite:///{tmp / 'keys.sqlite3'}",
         "FACADE_PORT": str(port),
         "FACADE_LOG_JSON": "true",
         "FACADE_VERSION_REFRESH_S": "0.2",
