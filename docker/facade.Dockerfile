@@ -19,7 +19,6 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     FACADE_HOST=0.0.0.0 \
     FACADE_PORT=8000 \
-    FACADE_MODELS_DIR=/models \
     FACADE_KEYS_URL=sqlite:////data/keys.sqlite3
 WORKDIR /app
 USER 10001:10001

@@ -157,7 +157,11 @@ def test_facade_environment_matches_its_settings() -> None:
     assert env["FACADE_BACKEND"] == "tfserving" and env["FACADE_ENVIRONMENT"] == "production"
     assert SERVICES["facade"]["ports"] == [f"{env['FACADE_PORT']}:{env['FACADE_PORT']}"]
     m = mounts("facade")
-    assert m[env["FACADE_MODELS_DIR"]] == "models" and "/models:ro" in " ".join(SERVICES["facade"]["volumes"])
+    # No model folder: the models come from TF Serving's own models.config, everything else over gRPC.
+    assert "models" not in m.values() and "FACADE_MODELS_DIR" not in env
+    config = Path(env["FACADE_MODEL_CONFIG_FILE"])
+    assert m[str(config.parent)] == "./serving_config" and (ROOT / "serving_config" / config.name).is_file()
+    assert mounts("tfserving")[str(config.parent)] == "./serving_config"
     assert m[str(sqlite_path(env["FACADE_KEYS_URL"]).parent)] == "keys"
     assert SERVICES["facade"]["depends_on"]["tfserving"]["condition"] == "service_healthy"
     dockerfile = (ROOT / "docker" / "facade.Dockerfile").read_text()
