@@ -28,6 +28,7 @@ import numpy as np
 from common.naming import model_name
 from common.prices import PriceDataError
 from common.tf_runtime import import_tensorflow
+from training.backtest_report import METHODS, format_report, markdown_table, plot_coverage
 from training.collect import BUNDLED, load_prices
 from training.config import TrainConfig
 from training.evaluate import level_key
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 DEFAULT_YEARS = (2019, 2020, 2021, 2022, 2023, 2024)
 # About one trading year of validation before each test year.
 DEFAULT_VAL_DAYS = 252
-METHODS = ("model", "unconditional", "ewma")
 RESULT_FILE = "backtest.json"
 PLOT_FILE = "backtest_coverage.png"
 
@@ -131,114 +131,60 @@ def summarise(folds: list[dict[str, Any]], levels: tuple[float, ...]) -> dict[st
     return out
 
 
-def format_report(ticker: str, folds: list[dict[str, Any]], summary: dict[str, Any], levels: tuple[float, ...]) -> str:
-    """A plain-text table: one line per fold, then mean +- std and pooled figures."""
-    keys = [level_key(lv) for lv in levels]
-    head = f"{'fold':>6} {'train':>6} {'MASE':>7}"
-    for h in ("1", "5", "10"):
-        head += "".join(f" {'c' + k + ' h' + h:>9}" for k in keys)
-    head += f" {'IS/uncond':>10} {'IS/EWMA':>8}"
-    lines = [f"{ticker} walk-forward backtest (interval score ratios at h=1, mean over levels)", head]
+def backtest(ticker: str, years: tuple[int, ...], *, val_days: int, epochs: int | None, out: Path) -> dict[str, Any]:
+    """Runs every fold of one ticker, writes ``backtest.json`` and the coverage plot into ``out``.
 
-    def ratios(scores: dict[str, Any]) -> tuple[float, float]:
-        def ratio(base: str) -> float:
-            return float(np.mean([scores["model"][k]["winkler"] / scores[base][k]["winkler"] for k in keys]))
-
-        return ratio("unconditional"), ratio("ewma")
-
-    for f in folds:
-        line = f"{f['year']:>6} {f['rows']['train']:>6} {f['mase']['1']:>7.4f}"
-        for h in ("1", "5", "10"):
-            line += "".join(f" {f['intervals'][h]['model'][k]['coverage'] * 100:>9.1f}" for k in keys)
-        r_u, r_e = ratios(f["intervals"]["1"])
-        lines.append(line + f" {r_u:>10.3f} {r_e:>8.3f}")
-    m = summary["mase"]["1"]
-    line = f"{'mean':>6} {'':>6} {m['mean']:>7.4f}"
-    spread = f"{'std':>6} {'':>6} {m['std']:>7.4f}"
-    pooled = f"{'pooled':>6} {'':>6} {'':>7}"
-    for h in ("1", "5", "10"):
-        for k in keys:
-            cov = summary["intervals"][h]["model"][k]["coverage"]
-            line += f" {cov['mean'] * 100:>9.1f}"
-            spread += f" {cov['std'] * 100:>9.1f}"
-            pooled += f" {cov['pooled'] * 100:>9.1f}"
-    pooled_scores = {
-        method: {k: {"winkler": summary["intervals"]["1"][method][k]["winkler"]["pooled"]} for k in keys}
-        for method in METHODS
-    }
-    r_u, r_e = ratios(pooled_scores)
-    lines += [line, spread, pooled + f" {r_u:>10.3f} {r_e:>8.3f}"]
-    return "\n".join(lines)
-
-
-def plot_coverage(path: Path, ticker: str, folds: list[dict[str, Any]], summary: dict[str, Any], levels: Any) -> None:
-    """Coverage per fold against the nominal line, one panel per horizon."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    horizons = list(folds[0]["intervals"])
-    years = [f["year"] for f in folds]
-    fig, axes = plt.subplots(1, len(horizons), figsize=(4.6 * len(horizons), 4.0), sharey=True, squeeze=False)
-    for ax, h in zip(axes[0], horizons, strict=True):
-        pooled = []
-        for level, color in zip(levels, ("tab:blue", "tab:red"), strict=False):
-            key = level_key(level)
-            cov = [f["intervals"][h]["model"][key]["coverage"] * 100 for f in folds]
-            ewma = [f["intervals"][h]["ewma"][key]["coverage"] * 100 for f in folds]
-            pooled.append(f"{summary['intervals'][h]['model'][key]['coverage']['pooled'] * 100:.1f}%")
-            ax.plot(years, cov, marker="o", color=color, label=f"{key}% interval, LSTM")
-            ax.plot(years, ewma, marker="x", linestyle=":", color=color, alpha=0.6, label=f"{key}% interval, EWMA")
-            ax.axhline(level * 100, color=color, linestyle="--", linewidth=0.9, label=f"nominal {key}%")
-        ax.set_title(f"h = {h} day{'s' if h != '1' else ''}; LSTM pooled {' / '.join(pooled)}", fontsize=10)
-        ax.set_xlabel("test year (fold)")
-        ax.set_xticks(years)
-        ax.grid(alpha=0.3)
-    axes[0][0].set_ylabel("coverage of the test year, %")
-    handles, labels = axes[0][0].get_legend_handles_labels()
-    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=8, frameon=False)
-    fig.suptitle(f"{ticker}: walk-forward coverage per fold, each fold trained on the years before it")
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    Raises:
+        PriceDataError: when the ticker's prices cannot make the folds.
+    """
+    config = TrainConfig(ticker=ticker, end=date(max(years), 12, 31))
+    if epochs:
+        config = replace(config, epochs=epochs)
+    series = load_prices(ticker, config.start, config.end)
+    if not series.dates:
+        raise PriceDataError(f"{ticker}: the prices have no dates, so no calendar years to test on")
+    folds = make_folds(list(series.dates), years, window=config.window, val_days=val_days)
+    import_tensorflow()
+    prices = np.asarray(series.prices, dtype=np.float64)
+    started = time.perf_counter()
+    results = [run_fold(prices, fold, config)[0] for fold in folds]
+    record: dict[str, Any] = {"ticker": ticker, "config": config.to_json(), "val_days": val_days, "folds": results}
+    record["summary"] = summarise(results, config.levels)
+    record["seconds"] = round(time.perf_counter() - started, 1)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / RESULT_FILE).write_text(json.dumps(record, indent=2) + "\n")
+    plot_coverage(out / PLOT_FILE, ticker, results, record["summary"], config.levels)
+    return record
 
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m training.backtest", description=__doc__.split("\n\n")[0])
     p.add_argument("--ticker", default="AAPL", help=f"Yahoo symbol; bundled offline: {', '.join(BUNDLED)}")
+    p.add_argument("--tickers", nargs="+", help="several tickers, then a Markdown summary (overrides --ticker)")
     p.add_argument("--years", type=int, nargs="+", default=list(DEFAULT_YEARS), help="test years, one fold each")
     p.add_argument("--val-days", type=int, default=DEFAULT_VAL_DAYS, help="validation rows before each test year")
     p.add_argument("--epochs", type=int, help="override the training default (for quick runs)")
     p.add_argument("--runs-dir", type=Path, default=Path("runs"))
-    p.add_argument("--out", type=Path, help="output folder (default: RUNS_DIR/<model>/backtest-<timestamp>)")
+    p.add_argument("--out", type=Path, help="output folder of one ticker (default: RUNS_DIR/<model>/backtest-<time>)")
     args = p.parse_args(argv)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    config = TrainConfig(ticker=args.ticker, end=date(max(args.years), 12, 31))
-    if args.epochs:
-        config = replace(config, epochs=args.epochs)
-    try:
-        series = load_prices(args.ticker, config.start, config.end)
-        if not series.dates:
-            raise PriceDataError(f"{args.ticker}: the prices have no dates, so no calendar years to test on")
-        folds = make_folds(list(series.dates), tuple(args.years), window=config.window, val_days=args.val_days)
-    except PriceDataError as exc:
-        print(f"error: {exc}")
-        return 2
-    import_tensorflow()
-    prices = np.asarray(series.prices, dtype=np.float64)
-    started = time.perf_counter()
-    results = [run_fold(prices, fold, config)[0] for fold in folds]
-    summary = summarise(results, config.levels)
-    out = args.out or args.runs_dir / model_name(args.ticker) / f"backtest-{datetime.now():%Y%m%d-%H%M%S}"
-    out.mkdir(parents=True, exist_ok=True)
-    record = {"ticker": args.ticker, "config": config.to_json(), "val_days": args.val_days, "folds": results}
-    record["summary"] = summary
-    record["seconds"] = round(time.perf_counter() - started, 1)
-    (out / RESULT_FILE).write_text(json.dumps(record, indent=2) + "\n")
-    plot_coverage(out / PLOT_FILE, args.ticker, results, summary, config.levels)
-    print(format_report(args.ticker, results, summary, config.levels))
-    print(f"{len(folds)} folds in {record['seconds']:.0f} s; wrote {out / RESULT_FILE} and {out / PLOT_FILE}")
+    tickers = args.tickers or [args.ticker]
+    records = []
+    for ticker in tickers:
+        out = args.out if args.out and len(tickers) == 1 else None
+        out = out or args.runs_dir / model_name(ticker) / f"backtest-{datetime.now():%Y%m%d-%H%M%S}"
+        try:
+            record = backtest(ticker, tuple(args.years), val_days=args.val_days, epochs=args.epochs, out=out)
+        except PriceDataError as exc:
+            print(f"error: {exc}")
+            return 2
+        records.append(record)
+        levels = tuple(record["config"]["levels"])
+        print(format_report(ticker, record["folds"], record["summary"], levels))
+        folds = len(record["folds"])
+        print(f"{folds} folds in {record['seconds']:.0f} s; wrote {out / RESULT_FILE} and {out / PLOT_FILE}")
+    if len(records) > 1:
+        print("", markdown_table(records), sep="\n")
     return 0
 
 

@@ -51,8 +51,9 @@ def predictions(
                 label=f"{key}% band (covers {h1[key]['coverage'] * 100:.1f}%)",
             )
         ax.plot(xs, plot["actual"][start:], color="black", linewidth=1.1, label="actual close")
-        ax.plot(xs, plot["predicted"][start:], color="tab:blue", linewidth=0.9, label="LSTM, 1 day ahead")
-        ax.plot(xs, plot["persistence"][start:], color="tab:orange", linewidth=0.8, linestyle="--", label="persistence")
+        # The forecast under the dashed persistence line: where they coincide both stay visible.
+        ax.plot(xs, plot["predicted"][start:], color="tab:purple", linewidth=1.6, label="LSTM, 1 day ahead")
+        ax.plot(xs, plot["persistence"][start:], color="tab:orange", linewidth=1.0, linestyle="--", label="persistence")
         ax.set_ylabel("Close")
         ax.grid(alpha=0.3)
     test = metrics["test"]
@@ -91,6 +92,8 @@ def losses(path: Path, metrics: Mapping[str, Any], history: Mapping[str, Sequenc
     terms = [t for t in terms if t[0] in history]
     fig, axes = plt.subplots(1, len(terms), figsize=(4.4 * len(terms), 4.0), squeeze=False)
     epochs = np.arange(len(history["loss"]))
+    # Early stopping restores the trained epoch with the lowest validation loss.
+    kept = int(np.argmin(history["val_loss"][1:])) + 1 if len(epochs) > 1 and "val_loss" in history else 0
     for ax, (key, title, ylabel, relative) in zip(axes[0], terms, strict=True):
         starts = []
         for name, label in ((key, "training"), (f"val_{key}", "validation")):
@@ -101,6 +104,7 @@ def losses(path: Path, metrics: Mapping[str, Any], history: Mapping[str, Sequenc
             ax.plot(epochs, change, marker=".", label=label)
             starts.append(f"{label[:5]}. {values[0]:.4g}")
         ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.axvline(kept, color="grey", linestyle=":", linewidth=1.0, label=f"kept (epoch {kept})")
         ax.set_title(f"{title}\nepoch 0: {', '.join(starts)}", fontsize=9)
         ax.set_xlabel("epoch (0 = before training)")
         ax.set_ylabel(ylabel)

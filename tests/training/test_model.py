@@ -65,3 +65,46 @@ def test_outputs_scale_with_the_window_and_stay_positive() -> None:
     np.testing.assert_allclose(b["next"] - last[:, 0], 2 * (a["next"] - last[:, 0]), rtol=1e-2, atol=1e-7)
     flat = model.predict_on_batch(np.full((2, 20, 1), 0.3, dtype=np.float32))
     assert np.all(flat["scale"] > 0) and np.all(np.isfinite(flat["next"]))
+
+
+def test_point_shrinkage_keeps_a_right_correction_and_drops_a_wrong_one() -> None:
+    from training.pipeline import predictor
+    from training.shrink import shrink_point
+
+    model = build_model(20, units=(8,))
+    head = model.get_layer("delta")
+    head.set_weights([w + 0.5 for w in head.get_weights()])  # a sizeable correction
+    x, _ = windows(200)
+    predict = predictor(model)
+    nxt = predict(x)["next"]
+    last = x[:, -1, :].astype(np.float64)
+    assert shrink_point(model, predict, x, nxt) == pytest.approx(1.0)  # the data agree with it
+    assert shrink_point(model, predict, x, 2 * last - nxt) == 0.0  # the data say the opposite
+    np.testing.assert_allclose(predict(x)["next"], last, atol=1e-7)  # now exactly persistence
+
+
+@pytest.mark.parametrize(("informative", "expected"), [(True, 1.0), (False, 0.0)])
+def test_scale_shrinkage_keeps_a_modulation_only_where_validation_supports_it(
+    informative: bool, expected: float
+) -> None:
+    import keras
+
+    from training.pipeline import predictor
+    from training.shrink import shrink_scale
+
+    keras.utils.set_random_seed(0)
+    model = build_model(20, units=(8,))
+    head = model.get_layer("scale_multiplier")
+    kernel, bias = head.get_weights()
+    head.set_weights([kernel * 100, bias])  # the LSTM now modulates the EWMA scale strongly
+    x, _ = windows(3000, seed=1)
+    predict = predictor(model)
+    scale = predict(x)["scale"][:, 0]
+    s = np.asarray(model.get_layer("changes")(x)[1])[:, 0]
+    assert np.std(np.log(scale / s)) > 0.15  # a modulation worth testing
+    # Changes drawn at the modulated scale, or around the EWMA scale alone (the modulation is noise).
+    truth = scale if informative else s * float(np.mean(scale / s))
+    rng = np.random.default_rng(2)
+    change = rng.laplace(scale=truth)
+    y = x[:, -1, :].astype(np.float64) + change[:, None]
+    assert shrink_scale(model, predict, x, y) == pytest.approx(expected, abs=0.1)
