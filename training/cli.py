@@ -133,7 +133,7 @@ def format_summary(metrics: dict[str, Any], run_dir: Path) -> str:
         keys = [level_key(lv) for lv in scores["levels"]]
         lines.append(
             "intervals on the test period (price units; interval score and pinball loss: lower is better;"
-            f" calibrated on validation, {metrics['intervals']['calibrated_horizon']} horizons):"
+            f" multipliers calibrated before the test period for h <= {metrics['intervals']['calibrated_horizon']}):"
         )
         header = f"  {'h':>3} {'':14}" + "".join(f"{'cover ' + k:>9}" for k in keys)
         header += "".join(f"{'width ' + k:>10}" for k in keys) + "".join(f"{'score ' + k:>10}" for k in keys)

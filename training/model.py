@@ -57,8 +57,10 @@ class WindowChanges(keras.layers.Layer):
     The scale is ``sum_k w_k |d_k| + floor``, ``w_k`` proportional to ``decay**age``
     (the newest change has age 0) and summing to 1: RiskMetrics' weights on
     absolute rather than squared changes, the maximum-likelihood form of a
-    Laplace scale, and less thrown by one outlying day (in the walk-forward
-    backtest its one-day interval score is 0.1-1% better than the squared form's).
+    Laplace scale, and less thrown by one outlying day. Calibrated the same way,
+    the two forms score within 0.4% of each other (one-day interval score,
+    absolute 0.3% better on the default split, 0.07% in the walk-forward folds,
+    mean of the four bundled tickers).
     """
 
     def __init__(self, decay: float = EWMA_DECAY, floor: float = SCALE_FLOOR, **kwargs: Any) -> None:
