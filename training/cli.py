@@ -7,12 +7,14 @@ import logging
 import sys
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from common.prices import PriceDataError
 from common.tf_runtime import import_tensorflow
 from training.artifacts import new_run_dir
 from training.collect import BUNDLED, load_prices
 from training.config import TrainConfig
+from training.evaluate import level_key
 
 DEFAULT_RUNS_DIR = Path("runs")
 
@@ -109,10 +111,12 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def format_summary(metrics: dict[str, object], run_dir: Path) -> str:
-    """A short human summary of a run's evaluation."""
+METHOD_NAMES = {"model": "LSTM", "unconditional": "unconditional", "ewma": "EWMA (0.94)"}
+
+
+def format_summary(metrics: dict[str, Any], run_dir: Path) -> str:
+    """A short human summary of a run's evaluation: point accuracy, then the intervals against the baselines."""
     test = metrics["test"]
-    assert isinstance(test, dict)
     lines = [
         f"run folder: {run_dir}",
         f"{metrics['ticker']} test period, 1 day ahead (price units):",
@@ -122,8 +126,25 @@ def format_summary(metrics: dict[str, object], run_dir: Path) -> str:
         f"  MASE {test['mase']:.4f} (below 1 beats tomorrow = today)",
         "recursive forecasts against the flat forecast:",
     ]
-    horizons = metrics["horizons"]
-    assert isinstance(horizons, dict)
-    for h, m in horizons.items():
+    for h, m in metrics["horizons"].items():
         lines.append(f"  h={h:>2}: MAE {m['mae']:.4f} vs {m['baseline_mae']:.4f}, MASE {m['mase']:.4f}")
+    scores = metrics.get("interval_scores")
+    if scores:
+        keys = [level_key(lv) for lv in scores["levels"]]
+        lines.append(
+            "intervals on the test period (price units; interval score and pinball loss: lower is better;"
+            f" multipliers calibrated before the test period for h <= {metrics['intervals']['calibrated_horizon']}):"
+        )
+        header = f"  {'h':>3} {'':14}" + "".join(f"{'cover ' + k:>9}" for k in keys)
+        header += "".join(f"{'width ' + k:>10}" for k in keys) + "".join(f"{'score ' + k:>10}" for k in keys)
+        lines.append(header + f"{'pinball':>10}")
+        for h, by_method in scores["horizons"].items():
+            for i, (method, name) in enumerate(METHOD_NAMES.items()):
+                m = by_method[method]
+                row = f"  {h if i == 0 else '':>3} {name:14}" + "".join(
+                    f"{m[k]['coverage'] * 100:>8.1f}%" for k in keys
+                )
+                row += "".join(f"{m[k]['width']:>10.4g}" for k in keys)
+                row += "".join(f"{m[k]['winkler']:>10.4g}" for k in keys)
+                lines.append(row + f"{m['pinball']:>10.4g}")
     return "\n".join(lines)

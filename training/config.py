@@ -8,6 +8,9 @@ from typing import Any, Literal
 
 from common.contract import DEFAULT_WINDOW
 
+# What the network's heads read: "lstm" (the model), or the ablations "linear" and "none".
+Features = Literal["lstm", "linear", "none"]
+
 
 @dataclass(frozen=True)
 class TrainConfig:
@@ -29,7 +32,7 @@ class TrainConfig:
     # Nominal coverages of the calibrated intervals.
     levels: tuple[float, ...] = field(default=(0.8, 0.95))
     # What the heads read; "linear" and "none" are ablations (the export serves "lstm" models).
-    features: Literal["lstm", "linear", "none"] = "lstm"
+    features: Features = "lstm"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)

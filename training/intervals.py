@@ -1,4 +1,4 @@
-"""Prediction intervals from the network's two outputs, calibrated on the validation period.
+"""Prediction intervals from the network's two outputs, calibrated on the data before the test period.
 
 For an origin window the network gives ``sigma`` (its ``scale`` output: the
 predicted scale of the next one-day change) and, fed back on itself, the point
@@ -8,10 +8,23 @@ is, in scaled units::
     [p_h + lower[l][h-1] * sigma,  p_h + upper[l][h-1] * sigma]
 
 The multiplier tables come from :func:`calibrate`: split-conformal quantiles of
-the normalised validation errors ``(y_{t+h} - p_h) / sigma_t``, one pair per
-horizon and level, so how fast the band widens with ``h`` is measured, not
-assumed. :func:`forecast_intervals` is the reference computation the served
-graph is checked against.
+the normalised errors ``(y_{t+h} - p_h) / sigma_t``, one pair per horizon and
+level, so how fast the band widens with ``h`` is measured, not assumed.
+
+The errors are those of every second origin before the test period whose
+``h``-day outcome is known before it (``CALIBRATION_STRIDE``): the training and
+the validation periods, not the validation period alone. The walk-forward backtest decided this: with one year
+of validation, the quantiles at ``h = 5`` and ``10`` rest on a few dozen
+independent paths, and pooled over six folds the 80% interval at ``h = 10``
+covered 74-76% for AAPL and MSFT (interval score 7-13% worse than the EWMA
+baseline's); calibrated on all the history before each test year it covers
+78-82% for all four bundled tickers, with one-day coverage unchanged. The
+network is fitted on the training part of these errors, but only through a
+scale that is shrunk on validation, and its one-day coverage out of sample
+(79.9-81.0% and 94.7-95.5% pooled) shows no in-sample narrowing.
+
+:func:`forecast_intervals` is the reference computation the served graph is
+checked against.
 """
 
 from __future__ import annotations
@@ -28,9 +41,14 @@ from common.contract import INTERVAL_LEVELS, MAX_FORECAST_STEPS, NEXT_OUTPUT, SC
 from training.evaluate import FloatArray, recursive_forecast
 
 LEVELS = INTERVAL_LEVELS
-# A horizon is calibrated on its own errors while it has at least this many per day of horizon,
+# Horizons calibrated on their own errors (about a month of trading days); longer ones follow the
+# power law fitted on these. Each needs one model call per calibration window in training.
+CALIBRATED_HORIZON = 20
+# Calibration keeps every second origin (neighbouring multi-day errors overlap).
+CALIBRATION_STRIDE = 2
+# A horizon is calibrated on its own errors only while it has at least this many per day of horizon,
 # i.e. the errors span at least this many non-overlapping h-day paths.
-PATHS_PER_HORIZON = 5
+PATHS_PER_HORIZON = 10
 # Exponent range of the power-law extension: widths neither shrink nor grow faster than h.
 EXPONENT_RANGE = (0.0, 1.0)
 
@@ -92,8 +110,9 @@ def conformal_multipliers(errors: FloatArray, levels: Sequence[float]) -> tuple[
     lower, upper = np.empty(len(levels)), np.empty(len(levels))
     for i, level in enumerate(levels):
         alpha = 1.0 - level
-        k_lo = math.floor((n + 1) * alpha / 2)
-        k_hi = math.ceil((n + 1) * (1 - alpha / 2))
+        # The tolerance keeps 1 - 0.8 = 0.19999999999999996 from losing an order statistic.
+        k_lo = math.floor((n + 1) * alpha / 2 + 1e-9)
+        k_hi = math.ceil((n + 1) * (1 - alpha / 2) - 1e-9)
         lower[i] = e[max(k_lo, 1) - 1]
         upper[i] = e[min(k_hi, n) - 1]
     return lower, upper
@@ -154,7 +173,7 @@ def calibration_horizon(future: FloatArray) -> int:
 def calibrate(
     errors: FloatArray, *, levels: Sequence[float] = LEVELS, steps: int = MAX_FORECAST_STEPS
 ) -> IntervalCalibration:
-    """Multiplier tables from normalised validation errors (:func:`normalised_errors`).
+    """Multiplier tables from normalised errors before the test period (:func:`normalised_errors`).
 
     Horizons ``1..H`` (``H`` from :func:`calibration_horizon`) get their own
     split-conformal bounds; each bound is then made monotone in ``h`` (isotonic
@@ -163,7 +182,7 @@ def calibrate(
     log width on log ``h`` over the calibrated horizons, clipped to ``[0, 1]``.
 
     Args:
-        errors: ``[n, H_max]`` normalised errors, NaN where the calibration period ends.
+        errors: ``[n, H_max]`` normalised errors, NaN where the calibration data ends.
         levels: nominal coverages, e.g. ``(0.8, 0.95)``.
         steps: columns of the tables (the longest servable horizon).
     """
@@ -189,7 +208,8 @@ def calibrate(
         lower[i] = np.concatenate([lo, lo[-1] * growth])
         upper[i] = np.concatenate([hi, hi[-1] * growth])
     method = (
-        f"split-conformal quantiles of validation errors (y[t+h] - p_h) / sigma_t per horizon h <= {horizon}, "
+        "split-conformal quantiles of the errors (y[t+h] - p_h) / sigma_t of every origin before the test "
+        f"period (training and validation) per horizon h <= {horizon}, "
         "made monotone in h by isotonic regression, then widened as (h / "
         f"{horizon}) ** b with b = {', '.join(f'{b:.3f}' for b in exponents)} "
         f"(levels {', '.join(str(lv) for lv in levels)}) fitted on the calibrated widths"

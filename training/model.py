@@ -3,17 +3,19 @@
 Daily closes are close to a random walk in level; what is forecastable is the
 size of the next move (volatility clusters). So the network reads the window
 as daily changes divided by their own recent scale ``s`` (an exponentially
-weighted RMS, RiskMetrics' ``lambda = 0.94``, computed in the graph by
-:class:`WindowChanges`), and answers in units of ``s``:
+weighted mean absolute change, RiskMetrics' ``lambda = 0.94``, computed in the
+graph by :class:`WindowChanges`), and answers in units of ``s``:
 
 * ``next`` = last value + ``s`` * point correction (MSE loss): the scaled next
   close. The correction starts near zero, so training starts near the
   persistence forecast, and is shrunk after training by the factor that held
   up on the validation period (``training.pipeline.shrink_head``).
-* ``scale`` = ``s`` * softplus(multiplier) > 0 (Laplace negative
-  log-likelihood of the realised one-day change): the predicted scale of the
-  next change, in scaled units. Its bias starts at ``softplus^-1(1)``, so
-  training starts at the EWMA scale and the LSTM learns where that is wrong.
+* ``scale`` = ``s`` * exp(multiplier) > 0 (Laplace negative log-likelihood
+  of the realised one-day change): the predicted scale of the next change, in
+  scaled units. The multiplier starts near 0, so training starts at the EWMA
+  scale and the LSTM learns where that is wrong; after training its
+  modulation is shrunk by the factor that held up on validation
+  (``training.shrink``).
 
 Standardising makes the network scale-free: a window at prices twice the
 training maximum (scaled above 1) looks like any other, and both outputs scale
@@ -26,14 +28,14 @@ of plain tensor ops, so the model exports to a TensorFlow graph.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
-from typing import Any, Literal
+from typing import Any
 
 import keras
 from keras import ops
 
 from common.contract import NEXT_OUTPUT, SCALE_OUTPUT
+from training.config import Features
 
 OUTPUTS = (NEXT_OUTPUT, SCALE_OUTPUT)
 # RiskMetrics' daily decay: the EWMA the scale starts from.
@@ -41,15 +43,23 @@ EWMA_DECAY = 0.94
 # Floor of the window's scale in scaled units (about 1e-5 of the training range), so a window of
 # equal prices gives finite standardised changes.
 SCALE_FLOOR = 1e-5
-Features = Literal["lstm", "linear", "none"]
+# Training batches per compiled call (Keras' steps_per_execution).
+STEPS_PER_EXECUTION = 32
+# Floor of the learned multiplier of that scale.
+MULTIPLIER_FLOOR = 1e-4
 
 
 @keras.saving.register_keras_serializable(package="stockcast")
 class WindowChanges(keras.layers.Layer):
     """Scaled window ``[B, W, 1]`` -> standardised daily changes ``[B, W-1, 1]`` and their scale ``[B, 1]``.
 
-    The scale is ``sqrt(sum_k w_k d_k**2 + floor**2)`` with ``w_k`` proportional to
-    ``decay**age`` (the newest change has age 0), normalised to sum to 1.
+    The scale is ``sum_k w_k |d_k| + floor``, ``w_k`` proportional to ``decay**age``
+    (the newest change has age 0) and summing to 1: RiskMetrics' weights on
+    absolute rather than squared changes, the maximum-likelihood form of a
+    Laplace scale, and less thrown by one outlying day. Calibrated the same way,
+    the two forms score within 0.4% of each other (one-day interval score,
+    absolute 0.3% better on the default split, 0.07% in the walk-forward folds,
+    mean of the four bundled tickers).
     """
 
     def __init__(self, decay: float = EWMA_DECAY, floor: float = SCALE_FLOOR, **kwargs: Any) -> None:
@@ -63,7 +73,7 @@ class WindowChanges(keras.layers.Layer):
         ages = ops.arange(n - 1, -1, -1, dtype="float32")
         weights = ops.power(ops.cast(self.decay, "float32"), ages)
         weights = ops.reshape(weights / ops.sum(weights), (1, n, 1))
-        scale = ops.sqrt(ops.sum(weights * ops.square(changes), axis=1) + self.floor**2)
+        scale = ops.sum(weights * ops.abs(changes), axis=1) + self.floor
         return [changes / scale[:, :, None], scale]
 
     def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> list[tuple[int | None, ...]]:
@@ -131,13 +141,13 @@ def build_model(
     small = keras.initializers.RandomNormal(stddev=0.01)
     correction = keras.layers.Dense(1, kernel_initializer=small, bias_initializer="zeros", name="delta")(x)
     point = keras.layers.Add(name=NEXT_OUTPUT)([last, keras.layers.Multiply(name="delta_scaled")([scale, correction])])
-    # softplus(0.5413) = 1: the scale starts at the window's EWMA scale.
-    start = keras.initializers.Constant(math.log(math.e - 1.0))
+    # exp(0) = 1: the scale starts at the window's EWMA scale. The log-linear head lets
+    # training.shrink fold a validation-fitted shrinkage into its weights.
     multiplier = keras.layers.Dense(
-        1, activation="softplus", kernel_initializer=small, bias_initializer=start, name="scale_multiplier"
+        1, activation="exponential", kernel_initializer=small, bias_initializer="zeros", name="scale_multiplier"
     )(x)
-    # The offset keeps the scale strictly positive where softplus underflows.
-    multiplier = keras.layers.Rescaling(1.0, offset=1e-4, name="multiplier_floor")(multiplier)
+    # The offset keeps the scale strictly positive where exp underflows.
+    multiplier = keras.layers.Rescaling(1.0, offset=MULTIPLIER_FLOOR, name="multiplier_floor")(multiplier)
     spread = keras.layers.Multiply(name=SCALE_OUTPUT)([scale, multiplier])
     model = keras.Model(inputs, {NEXT_OUTPUT: point, SCALE_OUTPUT: spread}, name=f"{features}_forecaster")
     # Loss and metric objects, not strings: "mse" strings break .h5 loading in Keras 3.15.
@@ -145,5 +155,7 @@ def build_model(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
         loss={NEXT_OUTPUT: keras.losses.MeanSquaredError(), SCALE_OUTPUT: laplace_nll},
         loss_weights={NEXT_OUTPUT: point_weight, SCALE_OUTPUT: 1.0},
+        # Several batches per graph call: the same updates, with less Python between small steps.
+        steps_per_execution=STEPS_PER_EXECUTION,
     )
     return model

@@ -19,7 +19,8 @@ from training.baselines import ewma_intervals, unconditional_intervals
 from training.config import TrainConfig
 from training.evaluate import horizon_metrics, interval_scores, point_metrics
 from training.intervals import (
-    PATHS_PER_HORIZON,
+    CALIBRATED_HORIZON,
+    CALIBRATION_STRIDE,
     SCALE_OUTPUT,
     IntervalCalibration,
     PredictOutputs,
@@ -27,6 +28,7 @@ from training.intervals import (
     forecast_intervals,
     normalised_errors,
 )
+from training.shrink import shrink_point, shrink_scale
 from training.windows import FloatArray, Split, chronological_split, fit_scaler, future_values, make_windows
 
 logger = logging.getLogger(__name__)
@@ -45,8 +47,8 @@ class Fitted:
     """A trained network with what training learned about it."""
 
     model: Any
-    history: dict[str, list[float]]
-    shrinkage: float
+    history: dict[str, list[float]]  # per epoch, from epoch 0 (before the first step)
+    shrinkage: dict[str, float]
     calibration: IntervalCalibration
     windows: dict[str, int]
 
@@ -61,48 +63,35 @@ def seed_everything(seed: int) -> None:
 
 
 def predictor(model: Any) -> PredictOutputs:
-    """The model as a function of scaled windows to its outputs, in float64."""
+    """The model as a function of scaled windows to its outputs, in float64.
+
+    One graph for every batch size (``predict_on_batch`` traces one per shape, and
+    calibration, shrinkage and evaluation each bring their own).
+    """
+    import tensorflow as tf
+
+    spec = tf.TensorSpec([None, *model.input_shape[1:]], tf.float32)
+    call = tf.function(lambda w: model(w, training=False), input_signature=[spec])
 
     def predict(windows: FloatArray) -> dict[str, FloatArray]:
-        out = model.predict_on_batch(windows.astype(np.float32))
+        out = call(tf.constant(windows, dtype=tf.float32))
         return {name: np.asarray(value, dtype=np.float64) for name, value in out.items()}
 
     return predict
 
 
-def shrink_head(model: Any, x_val: FloatArray, y_val: FloatArray) -> float:
-    """Shrinks the learned point correction towards persistence, fitted on validation.
-
-    The network's point forecast is ``last + delta``. The factor ``a`` in
-    ``last + a * delta`` that minimises validation squared error is
-    ``sum(delta * (y - last)) / sum(delta**2)``; clipped to ``[0, 1]``, it is
-    folded into the point head (``delta`` is linear in its weights), so the saved
-    model carries it. ``a = 0`` is exactly the persistence forecast: the model
-    keeps only as much of what it learned as held up on data it was not fitted on.
-
-    Returns:
-        The factor applied.
-    """
-    last = x_val[:, -1, :]
-    delta = predictor(model)(x_val)[NEXT_OUTPUT] - last
-    denom = float(np.sum(delta**2))
-    factor = float(np.clip(np.sum(delta * (y_val - last)) / denom, 0.0, 1.0)) if denom > 0 else 0.0
-    head = model.get_layer("delta")
-    head.set_weights([w * factor for w in head.get_weights()])
-    return factor
-
-
 def fit(scaled: FloatArray, split: Split, config: TrainConfig, *, verbose: int = 0) -> Fitted:
-    """Trains on the training rows, then shrinks the point head and calibrates intervals on validation.
+    """Trains on the training rows, shrinks both heads on validation, then calibrates the intervals.
 
     Args:
-        scaled: the whole series in scaled units; rows past ``split.val_end`` are never read.
+        scaled: the series in scaled units up to ``split.val_end`` at least (later rows are never read).
         split: the row boundaries.
         config: hyperparameters.
         verbose: Keras verbosity.
     """
     import keras
 
+    from training.curves import LossCurves
     from training.model import build_model
 
     parts = split.parts
@@ -116,25 +105,38 @@ def fit(scaled: FloatArray, split: Split, config: TrainConfig, *, verbose: int =
     def targets(x: FloatArray, y: FloatArray) -> dict[str, FloatArray]:
         return {NEXT_OUTPUT: y, SCALE_OUTPUT: y - x[:, -1, :]}
 
-    callbacks = [keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True)]
-    history = model.fit(
+    curves = LossCurves((x_train, y_train), (x_val, y_val))
+    # The curves go first: they put the validation losses in the logs that early stopping reads.
+    callbacks = [
+        curves,
+        keras.callbacks.EarlyStopping(monitor="val_loss", patience=config.patience, restore_best_weights=True),
+    ]
+    model.fit(
         x_train,
         targets(x_train, y_train),
-        validation_data=(x_val, targets(x_val, y_val)),
         epochs=config.epochs,
         batch_size=config.batch_size,
         shuffle=True,  # shuffles windows within the training period only
         callbacks=callbacks,
         verbose=verbose,
     )
-    shrinkage = shrink_head(model, x_val, y_val)
-    # Validation origins are the rows before each validation target; their futures stop at the period's end.
-    origins = np.arange(max(split.train_end, config.window), split.val_end) - 1
-    horizon = min(MAX_FORECAST_STEPS, max(1, len(origins) // PATHS_PER_HORIZON))
-    future = future_values(scaled, origins, horizon=horizon, stop=split.val_end)
-    errors = normalised_errors(predictor(model), x_val, future)
+    predict = predictor(model)
+    shrinkage = {
+        "point": shrink_point(model, predict, x_val, y_val),
+        "scale": shrink_scale(model, predict, x_val, y_val),
+    }
+    # Every origin before the test period, its futures cut where the test period starts (why not the
+    # validation period alone: training.intervals).
+    x_all, _ = make_windows(scaled, range(0, split.val_end), window=config.window)
+    origins = np.arange(config.window, split.val_end) - 1
+    # Every CALIBRATION_STRIDE-th origin, counted back from the newest: neighbouring h-day errors
+    # overlap and add little, and each kept origin costs a model call per calibrated horizon.
+    keep = slice(None, None, -CALIBRATION_STRIDE)
+    x_all, origins = x_all[keep][::-1], origins[keep][::-1]
+    future = future_values(scaled, origins, horizon=CALIBRATED_HORIZON, stop=split.val_end)
+    errors = normalised_errors(predict, x_all, future)
     calibration = calibrate(errors, levels=config.levels, steps=MAX_FORECAST_STEPS)
-    return Fitted(model, history.history, shrinkage, calibration, {"train": len(x_train), "val": len(x_val)})
+    return Fitted(model, curves.history, shrinkage, calibration, {"train": len(x_train), "val": len(x_val)})
 
 
 def evaluate_test(
@@ -208,7 +210,13 @@ def train(series: PriceSeries, config: TrainConfig, *, out_dir: Path, verbose: i
     )
     scaler = fit_scaler(prices, split)
     scaled = scaler.transform(prices.reshape(-1, 1))[:, 0]
-    fitted = fit(scaled, split, config, verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2))
+    # Training and calibration get the rows before the test period only.
+    fitted = fit(
+        scaled[: split.val_end],
+        split,
+        config,
+        verbose=verbose if verbose is not None else (1 if sys.stdout.isatty() else 2),
+    )
     train_seconds = time.perf_counter() - started
     evaluation, plot = evaluate_test(prices, scaled, split, fitted, config, scaler)
     test_targets = np.arange(max(split.val_end, config.window), split.n)
@@ -220,10 +228,13 @@ def train(series: PriceSeries, config: TrainConfig, *, out_dir: Path, verbose: i
         **evaluation,
         "intervals": fitted.calibration.to_json(),
         "training": {
-            "epochs_run": len(fitted.history["loss"]),
-            "head_shrinkage": round(fitted.shrinkage, 6),
+            "epochs_run": len(fitted.history["loss"]) - 1,
+            "head_shrinkage": round(fitted.shrinkage["point"], 6),
+            "scale_shrinkage": round(fitted.shrinkage["scale"], 6),
             "seconds": round(train_seconds, 2),
             "windows": {**fitted.windows, "test": len(test_targets)},
+            # Per epoch from epoch 0 (the untrained network): each loss term, training and validation.
+            "history": {key: [float(f"{v:.6g}") for v in values] for key, values in fitted.history.items()},
         },
         "scaler": {"data_min": float(scaler.data_min_[0]), "data_max": float(scaler.data_max_[0])},
         "versions": artifacts.library_versions(),

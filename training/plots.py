@@ -51,8 +51,9 @@ def predictions(
                 label=f"{key}% band (covers {h1[key]['coverage'] * 100:.1f}%)",
             )
         ax.plot(xs, plot["actual"][start:], color="black", linewidth=1.1, label="actual close")
-        ax.plot(xs, plot["predicted"][start:], color="tab:blue", linewidth=0.9, label="LSTM, 1 day ahead")
-        ax.plot(xs, plot["persistence"][start:], color="tab:orange", linewidth=0.8, linestyle="--", label="persistence")
+        # The forecast under the dashed persistence line: where they coincide both stay visible.
+        ax.plot(xs, plot["predicted"][start:], color="tab:purple", linewidth=1.6, label="LSTM, 1 day ahead")
+        ax.plot(xs, plot["persistence"][start:], color="tab:orange", linewidth=1.0, linestyle="--", label="persistence")
         ax.set_ylabel("Close")
         ax.grid(alpha=0.3)
     test = metrics["test"]
@@ -62,37 +63,58 @@ def predictions(
     )
     axes[1].set_title(f"last {min(n, ZOOM_DAYS)} test days")
     axes[0].legend(loc="upper left", fontsize=8)
-    fig.autofmt_xdate()
+    if dates is not None:
+        import matplotlib.dates as mdates
+
+        for ax in axes:
+            locator = mdates.AutoDateLocator()
+            ax.xaxis.set_major_locator(locator)
+            ax.xaxis.set_major_formatter(mdates.ConciseDateFormatter(locator))
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
 
 def losses(path: Path, metrics: Mapping[str, Any], history: Mapping[str, Sequence[float]]) -> None:
-    """One panel per loss term (point MSE, scale likelihood, weighted total), training and validation."""
+    """One panel per loss term, training and validation, each against its own value before training.
+
+    Epoch 0 is the untrained network: about persistence for the point and the
+    EWMA scale for the spread. Training and validation losses sit at different
+    levels (the periods differ in volatility), so each curve is drawn as its
+    change from its own epoch 0; the panel titles give the starting values.
+    """
     plt = _pyplot()
     terms = [
-        ("next_loss", "point: MSE of next (scaled)", True),
-        ("scale_loss", "scale: Laplace NLL of the change", False),
-        ("loss", "total (weighted) loss", False),
+        ("next_loss", "point: MSE of next", "MSE change from epoch 0, %", True),
+        ("scale_loss", "scale: Laplace NLL of the change", "NLL change from epoch 0", False),
+        ("loss", "total (weighted sum)", "loss change from epoch 0", False),
     ]
     terms = [t for t in terms if t[0] in history]
-    fig, axes = plt.subplots(1, len(terms), figsize=(4.2 * len(terms), 3.8), squeeze=False)
-    epochs = np.arange(1, len(history["loss"]) + 1)
-    for ax, (key, title, log) in zip(axes[0], terms, strict=True):
-        ax.plot(epochs, history[key], marker=".", label="training")
-        if f"val_{key}" in history:
-            ax.plot(epochs, history[f"val_{key}"], marker=".", label="validation")
-        ax.set_title(title, fontsize=10)
-        ax.set_xlabel("epoch")
-        if log:
-            ax.set_yscale("log")
+    fig, axes = plt.subplots(1, len(terms), figsize=(4.4 * len(terms), 4.0), squeeze=False)
+    epochs = np.arange(len(history["loss"]))
+    # Early stopping restores the trained epoch with the lowest validation loss.
+    kept = int(np.argmin(history["val_loss"][1:])) + 1 if len(epochs) > 1 and "val_loss" in history else 0
+    for ax, (key, title, ylabel, relative) in zip(axes[0], terms, strict=True):
+        starts = []
+        for name, label in ((key, "training"), (f"val_{key}", "validation")):
+            if name not in history:
+                continue
+            values = np.asarray(history[name], dtype=np.float64)
+            change = (values / values[0] - 1.0) * 100.0 if relative else values - values[0]
+            ax.plot(epochs, change, marker=".", label=label)
+            starts.append(f"{label[:5]}. {values[0]:.4g}")
+        ax.axhline(0.0, color="grey", linewidth=0.8)
+        ax.axvline(kept, color="grey", linestyle=":", linewidth=1.0, label=f"kept (epoch {kept})")
+        ax.set_title(f"{title}\nepoch 0: {', '.join(starts)}", fontsize=9)
+        ax.set_xlabel("epoch (0 = before training)")
+        ax.set_ylabel(ylabel)
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
-    shrink = metrics.get("training", {}).get("head_shrinkage")
+    run = metrics["training"]
     fig.suptitle(
-        f"{metrics['ticker']}: training and validation loss per epoch"
-        + (f" (point head shrunk by {shrink:.3f} after training)" if shrink is not None else "")
+        f"{metrics['ticker']}: loss per epoch; after training the point head was shrunk by "
+        f"{run['head_shrinkage']:.2f} and the scale head by {run['scale_shrinkage']:.2f}",
+        fontsize=10,
     )
     fig.tight_layout()
     fig.savefig(path, dpi=110)

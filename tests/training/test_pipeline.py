@@ -71,3 +71,51 @@ def test_default_model_does_not_lose_to_persistence(tmp_path: Path) -> None:
     series = load_prices(config.ticker, config.start, config.end)
     result = train(series, replace(config), out_dir=tmp_path / "full", verbose=0)
     assert result.metrics["test"]["mase"] <= 1.0
+
+
+def test_metrics_score_intervals_against_both_baselines(small_run: RunResult) -> None:
+    m = json.loads((small_run.run_dir / "metrics.json").read_text())
+    scores = m["interval_scores"]
+    assert scores["levels"] == [0.8, 0.95]
+    assert set(scores["horizons"]) == {"1", "5", "10"}
+    for h, by_method in scores["horizons"].items():
+        assert set(by_method) == {"model", "unconditional", "ewma"}
+        for s in by_method.values():
+            assert s["n"] == m["horizons"][h]["n"]
+            assert 0.0 <= s["80"]["coverage"] <= s["95"]["coverage"] <= 1.0
+            assert 0 < s["80"]["width"] < s["95"]["width"]
+            assert s["80"]["winkler"] >= s["80"]["width"] and s["pinball"] > 0
+    # The model's bands widen with the horizon.
+    widths = [scores["horizons"][h]["model"]["80"]["width"] for h in ("1", "5", "10")]
+    assert widths == sorted(widths)
+    assert 0.0 <= m["training"]["scale_shrinkage"] <= 1.0
+
+
+def test_loss_curves_start_before_training_and_move(small_run: RunResult) -> None:
+    history = small_run.metrics["training"]["history"]
+    assert {"loss", "next_loss", "scale_loss", "val_loss", "val_next_loss", "val_scale_loss"} <= set(history)
+    assert all(len(v) == small_run.metrics["training"]["epochs_run"] + 1 for v in history.values())
+    # Training improves the likelihood over the untrained network (the EWMA scale), and the point
+    # loss is not flat to the fourth digit.
+    assert min(history["scale_loss"][1:]) < history["scale_loss"][0] - 1e-3
+    mse = np.array(history["next_loss"])
+    assert np.max(np.abs(mse[1:] / mse[0] - 1)) > 1e-4
+
+
+def test_cli_summary_shows_intervals_and_baselines(small_run: RunResult) -> None:
+    from training.cli import format_summary
+
+    text = format_summary(small_run.metrics, small_run.run_dir)
+    assert "cover 80" in text and "cover 95" in text and "pinball" in text
+    for name in ("LSTM", "unconditional", "EWMA"):
+        assert text.count(name) >= 3  # one row per horizon
+
+
+def test_report_tables_list_every_horizon_and_method(small_run: RunResult) -> None:
+    from training.report import interval_table, score_ratio, skill_summary
+
+    table = interval_table([small_run.metrics])
+    assert table.count("| AAPL |") == 9  # 3 horizons x (model + 2 baselines)
+    h1 = small_run.metrics["interval_scores"]["horizons"]["1"]
+    assert score_ratio(h1, "ewma", "ewma") == pytest.approx(1.0)
+    assert "h=1" in skill_summary([small_run.metrics])
