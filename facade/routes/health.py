@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from common.naming import model_name
 from facade.deps import BackendDep, KeyStoreDep, MetricsDep, SettingsDep
@@ -23,7 +23,36 @@ class Readiness(BaseModel):
     reason: str | None = None
 
 
-@router.get("/")
+class BackendState(BaseModel):
+    kind: str
+    target: str
+    reachable: bool
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    backend: BackendState
+    default_model: str
+    forecast_mode: str
+    models: dict[str, list[int]] = Field(description="Model -> versions available now")
+
+
+class VersionInfo(BaseModel):
+    version: int
+    ticker: str | None = None
+    window: int | None = None
+    created_at: str | None = None
+    data_range: tuple[str, str] | None = None
+    test_mase: float | None = None
+    test_mae: float | None = None
+    error: str | None = Field(default=None, description="Why the version's metadata could not be read")
+
+
+class ModelListing(BaseModel):
+    models: dict[str, list[VersionInfo]]
+
+
+@router.get("/", response_model=Health)
 async def health(backend: BackendDep, settings: SettingsDep) -> dict[str, Any]:
     """Service health: backend reachability and the models and versions served."""
     reachable = await backend.reachable()
@@ -62,7 +91,7 @@ async def ready(backend: BackendDep, keys: KeyStoreDep, settings: SettingsDep) -
     return JSONResponse({"ready": True})
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelListing, response_model_exclude_none=True)
 async def models(backend: BackendDep) -> dict[str, Any]:
     """Models and available versions, with each version's window, data range and test metrics."""
     out: dict[str, Any] = {}

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from facade.deps import AdminDep, KeyStoreDep, RateLimitsDep, is_json
 from facade.errors import InvalidInput, UnsupportedMediaType
+from facade.messages import describe_validation_errors
 from facade.openapi import errors
 from facade.schemas import KeyInfo, KeyRequest, NewKey
 
@@ -33,11 +34,7 @@ async def _key_request(request: Request) -> KeyRequest:
     try:
         return KeyRequest.model_validate_json(raw)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()[:10]
-        ]
-        raise InvalidInput("; ".join(problems)) from None
+        raise InvalidInput(describe_validation_errors(exc.errors())) from None
 
 
 @router.post(
