@@ -1,51 +1,12 @@
-"""A real facade (``python -m facade``, uvicorn) on loopback, and a raw-socket HTTP client for hostile tests."""
+"""A raw-socket HTTP/1.1 client: sends bytes exactly as given, so nothing in between tidies up hostile requests."""
 
 from __future__ import annotations
 
 import json
 import socket
-import sys
 import time
-from collections.abc import Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from subprocess import Popen
-
-from loadtest import procs
-from tests.facade.conftest import ADMIN
-
-ROOT = Path(__file__).resolve().parents[2]
-
-
-@dataclass
-class Live:
-    base: str
-    port: int
-    proc: Popen[bytes]
-    log: Path
-
-
-@contextmanager
-def live_facade(grpc_target: str, models_dir: Path, tmp: Path, **settings: str) -> Iterator[Live]:
-    """``python -m facade`` with the tfserving backend on ``grpc_target``; FACADE_* overrides as keywords."""
-    port = procs.free_port()
-    env = {
-        "PYTHONPATH": str(ROOT),
-        "FACADE_ADMIN_TOKEN": ADMIN,
-        "FACADE_BACKEND": "tfserving",
-        "FACADE_TFSERVING_ADDRESS": grpc_target,
-        "FACADE_MODELS_DIR": str(models_dir),
-        "FACADE_KEYS_DB": str(tmp / "keys.sqlite3"),
-        "FACADE_PORT": str(port),
-        "FACADE_LOG_JSON": "true",
-        "FACADE_VERSION_REFRESH_S": "0.2",
-    }
-    env.update({f"FACADE_{k.upper()}": v for k, v in settings.items()})
-    log = tmp / f"facade-{port}.log"
-    with procs.process([sys.executable, "-m", "facade"], env=env, log=log) as proc:
-        procs.wait_http(f"http://127.0.0.1:{port}/ready", timeout=60)
-        yield Live(f"http://127.0.0.1:{port}", port, proc, log)
 
 
 @dataclass
@@ -123,3 +84,22 @@ def request(
     if body or length is not None:
         lines.append(f"Content-Length: {len(body) if length is None else length}")
     return ("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + body
+
+
+BOUNDARY = "stockcast-boundary-7f3a"
+
+
+def multipart(
+    files: Sequence[tuple[str, str, bytes]] = (), fields: dict[str, str] | None = None, *, boundary: str = BOUNDARY
+) -> tuple[bytes, str]:
+    """A ``multipart/form-data`` body: ``(field, filename, content)`` files and plain fields; returns body, type."""
+    parts = []
+    for name, value in (fields or {}).items():
+        parts.append(f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode())
+    for name, filename, content in files:
+        head = (
+            f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"; filename="{filename}"\r\n'
+            "Content-Type: text/csv\r\n\r\n"
+        )
+        parts.append(head.encode() + content + b"\r\n")
+    return b"".join(parts) + f"--{boundary}--\r\n".encode(), f"multipart/form-data; boundary={boundary}"
