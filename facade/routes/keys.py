@@ -26,7 +26,7 @@ _KEY_REQUEST_BODY = {
 async def _key_request(request: Request) -> KeyRequest:
     """The optional JSON body, parsed only after the admin token passed (a dependency FastAPI runs first)."""
     raw = await request.body()
-    if not raw.strip():
+    if not raw.strip(b" \t\r\n"):  # JSON's own whitespace only: "\x0b" is not an empty body
         return KeyRequest()
     content_type = request.headers.get("content-type")
     if content_type is not None and not is_json(content_type):
