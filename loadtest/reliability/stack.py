@@ -131,6 +131,7 @@ class Client:
         self.port = port
         self.timeout_s = timeout_s
         self._conn: http.client.HTTPConnection | None = None
+        self.last_headers: dict[str, str] = {}
 
     def call(
         self, method: str, path: str, *, body: bytes = b"", headers: dict[str, str] | None = None
@@ -143,6 +144,7 @@ class Client:
                 conn.request(method, path, body=body or None, headers=headers or {})
                 reply = conn.getresponse()
                 data = reply.read()
+                self.last_headers = {k.lower(): v for k, v in reply.getheaders()}
                 if reply.getheader("connection", "").lower() == "close":
                     self.close()
             except (ConnectionError, http.client.HTTPException):
