@@ -1,6 +1,6 @@
 """Schemathesis, every check on, positive and negative data, against a real facade: 0 failures.
 
-Runs the CLI (``tests/facade/schemathesis/schemathesis.toml``; the two narrow
+Runs the CLI (``tests/facade/st_config/schemathesis.toml``; the two narrow
 exceptions are justified there and in docs/reliability.md) over every
 operation, with an API key and the admin token, on a bounded budget.
 """
@@ -22,7 +22,7 @@ from loadtest.reliability.stack import ROOT, Live, facade, mint_key
 from tests.facade.conftest import ADMIN
 
 pytestmark = pytest.mark.slow
-CONFIG = Path(__file__).parent / "schemathesis" / "schemathesis.toml"
+CONFIG = Path(__file__).parent / "st_config" / "schemathesis.toml"
 MAX_EXAMPLES = 60  # per operation and phase: about a minute on two cores
 SEED = 20240611
 
