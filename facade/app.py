@@ -78,6 +78,8 @@ def _register_handlers(app: FastAPI, metrics: Metrics) -> None:
             return JSONResponse(_error_body(request, "invalid_request", detail), status_code=422)
         if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
             detail = f"{request.method} is not allowed on {request.url.path}; allowed: {exc.headers['Allow']}"
+        elif exc.status_code == 404 and detail == "Not Found":
+            detail = f"Not Found: no route {request.url.path[:100]!r} (the API is described at /docs)"
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(_error_body(request, code, detail), status_code=exc.status_code, headers=exc.headers)
 

@@ -41,6 +41,12 @@ def describe_validation_errors(errs: Sequence[Mapping[str, Any]]) -> str:
         msg = str(err.get("msg", "invalid")).removeprefix("Value error, ")
         kind, loc = str(err.get("type", "")), tuple(err.get("loc", ()))
         hint = PATTERN_HINTS.get(str(loc[-1])) if loc else None
+        if kind == "json_invalid":
+            # FastAPI puts the character offset where the body's position belongs.
+            where = f" at character {loc[-1]}" if loc and isinstance(loc[-1], int) else ""
+            reason = (err.get("ctx") or {}).get("error")
+            problems.append(f"body: {msg}{where}" + (f" ({reason})" if reason else ""))
+            continue
         if kind == "string_pattern_mismatch" and hint:
             msg = f"{_shown(err.get('input'))} is not {hint}"
         elif kind.endswith("_type") and "input" in err:

@@ -39,7 +39,7 @@ class DrainReport:
         return [
             f"SIGTERM with {self.in_flight} requests in flight: {ok} answered 200, "
             f"new connections refused at once: {self.refused_new_connection}; "
-            f"exit code {self.exit_code} {self.exit_s:.2f} s after the signal",
+            f"{exit_text(self.exit_code)} {self.exit_s:.2f} s after the signal",
         ]
 
 
@@ -81,6 +81,11 @@ def drain(models_dir: Path, workdir: Path, *, in_flight: int = 8, hold_ms: int =
         stop(proc)
 
 
+def exit_text(code: int) -> str:
+    """An exit code as a shell would say it (uvicorn re-raises the SIGTERM it handled once it has shut down)."""
+    return f"exit status {128 - code} (its own SIGTERM, re-raised after shutdown)" if code < 0 else f"exit code {code}"
+
+
 def _refused(port: int) -> bool:
     try:
         with socket.create_connection(("127.0.0.1", port), timeout=1):
@@ -97,7 +102,7 @@ class HalfBodyReport:
 
     def lines(self) -> list[str]:
         return [
-            f"SIGTERM while a client holds a half-sent body: exit code {self.exit_code} after {self.exit_s:.2f} s "
+            f"SIGTERM while a client holds a half-sent body: {exit_text(self.exit_code)} after {self.exit_s:.2f} s "
             f"(FACADE_GRACEFUL_SHUTDOWN_S={self.graceful_s:g}, FACADE_BODY_TIMEOUT_S=120)",
         ]
 
