@@ -30,7 +30,7 @@ class TensorSpec:
     """One input or output of a signature."""
 
     name: str
-    dtype: Literal["float32", "int32"]
+    dtype: Literal["float32", "int32", "bool", "string"]
     shape: tuple[Dim, ...]
     units: str
 
@@ -57,28 +57,58 @@ class SignatureSpec:
         raise KeyError(f"signature {self.name!r} has no output {name!r}")
 
 
-# serving_default: scaled windows [batch, W, 1] -> the next scaled value [batch, 1].
+# Nominal coverages of the prediction intervals every version serves, in this order along the levels axis.
+INTERVAL_LEVELS = (0.8, 0.95)
+N_LEVELS = len(INTERVAL_LEVELS)
+
+# serving_default: scaled windows [batch, W, 1] -> the next scaled value [batch, 1] and the predicted scale of
+# the one-day change to it [batch, 1] (> 0), from which intervals are built (common.metadata.Intervals).
 WINDOW_TENSOR = TensorSpec("window", "float32", (BATCH, WINDOW_DIM, 1), "scaled")
 NEXT_TENSOR = TensorSpec("next", "float32", (BATCH, 1), "scaled")
-# forecast: raw prices [batch, W] and steps [batch] -> raw forecasts [batch, max(steps)].
+SCALE_TENSOR = TensorSpec("scale", "float32", (BATCH, 1), "scaled")
+# forecast: raw prices [batch, W] and steps [batch] -> raw forecasts [batch, max(steps)], interval bounds
+# [batch, levels, max(steps)], and which rows were usable.
 PRICES_TENSOR = TensorSpec("prices", "float32", (BATCH, WINDOW_DIM), "price")
 STEPS_TENSOR = TensorSpec("steps", "int32", (BATCH,), "days")
 FORECAST_TENSOR = TensorSpec("forecast", "float32", (BATCH, STEPS_DIM), "price")
+LOWER_TENSOR = TensorSpec("lower", "float32", (BATCH, N_LEVELS, STEPS_DIM), "price")
+UPPER_TENSOR = TensorSpec("upper", "float32", (BATCH, N_LEVELS, STEPS_DIM), "price")
+VALID_TENSOR = TensorSpec("valid", "bool", (BATCH,), "flag")
+# metadata: any int per row -> the version's metadata.json per row. TF Serving's batching refuses a signature
+# without inputs ("Batching Run() must have at least one input tensor"), hence the probe.
+PROBE_TENSOR = TensorSpec("probe", "int32", (BATCH,), "any")
+METADATA_TENSOR = TensorSpec("metadata", "string", (BATCH,), "json")
 
-SERVING_DEFAULT = SignatureSpec("serving_default", inputs=(WINDOW_TENSOR,), outputs=(NEXT_TENSOR,))
-FORECAST = SignatureSpec("forecast", inputs=(PRICES_TENSOR, STEPS_TENSOR), outputs=(FORECAST_TENSOR,))
-SIGNATURES: tuple[SignatureSpec, ...] = (SERVING_DEFAULT, FORECAST)
+SERVING_DEFAULT = SignatureSpec("serving_default", inputs=(WINDOW_TENSOR,), outputs=(NEXT_TENSOR, SCALE_TENSOR))
+FORECAST = SignatureSpec(
+    "forecast",
+    inputs=(PRICES_TENSOR, STEPS_TENSOR),
+    outputs=(FORECAST_TENSOR, LOWER_TENSOR, UPPER_TENSOR, VALID_TENSOR),
+)
+METADATA = SignatureSpec("metadata", inputs=(PROBE_TENSOR,), outputs=(METADATA_TENSOR,))
+SIGNATURES: tuple[SignatureSpec, ...] = (SERVING_DEFAULT, FORECAST, METADATA)
 
 DEFAULT_SIGNATURE = SERVING_DEFAULT.name
 FORECAST_SIGNATURE = FORECAST.name
+METADATA_SIGNATURE = METADATA.name
 WINDOW_INPUT = WINDOW_TENSOR.name
 NEXT_OUTPUT = NEXT_TENSOR.name
+SCALE_OUTPUT = SCALE_TENSOR.name
 PRICES_INPUT = PRICES_TENSOR.name
 STEPS_INPUT = STEPS_TENSOR.name
 FORECAST_OUTPUT = FORECAST_TENSOR.name
+LOWER_OUTPUT = LOWER_TENSOR.name
+UPPER_OUTPUT = UPPER_TENSOR.name
+VALID_OUTPUT = VALID_TENSOR.name
+PROBE_INPUT = PROBE_TENSOR.name
+METADATA_OUTPUT = METADATA_TENSOR.name
 
 # Upper bound on `steps` accepted by the in-graph forecast loop.
 MAX_FORECAST_STEPS = 365
+# Prices a served graph takes: float32's normal range (below it, 1e-40 say, values are subnormal and lose
+# precision; above it they are infinite). A row outside it is reported invalid, never fails its batch.
+MIN_PRICE = 1.1754943508222875e-38  # numpy.finfo(numpy.float32).tiny
+MAX_PRICE = 3.4028234663852886e38  # numpy.finfo(numpy.float32).max
 # The window a new model is trained with unless told otherwise.
 DEFAULT_WINDOW = 60
 
@@ -90,10 +120,15 @@ RUN_FILES = (RUN_MODEL_FILE, RUN_SCALER_FILE, RUN_METRICS_FILE)
 
 # A published version folder: models/<model>/<N>/.
 SAVED_MODEL_FILE = "saved_model.pb"
+# assets.extra/ is for readers of the folder (TF Serving reads its warmup file there); assets/ holds the files
+# the graph itself reads: the `metadata` signature returns assets/metadata.json, a copy of assets.extra's.
+ASSETS = "assets"
 ASSETS_EXTRA = "assets.extra"
 METADATA_FILE = "metadata.json"
 SCALER_FILE = "scaler.pkl"
 WARMUP_FILE = "tf_serving_warmup_requests"
+# models/<model>/labels.json: {"stable": 3, "canary": 4}, the embedded runtime's version_labels.
+LABELS_FILE = "labels.json"
 
 
 def signature(name: str) -> SignatureSpec:
@@ -125,6 +160,15 @@ def is_complete(version_dir: Path) -> bool:
 
 def metadata_path(version_dir: Path) -> Path:
     return version_dir / ASSETS_EXTRA / METADATA_FILE
+
+
+def metadata_asset_path(version_dir: Path) -> Path:
+    """The copy of ``metadata.json`` that the ``metadata`` signature reads."""
+    return version_dir / ASSETS / METADATA_FILE
+
+
+def labels_path(model_dir: Path) -> Path:
+    return model_dir / LABELS_FILE
 
 
 def warmup_path(version_dir: Path) -> Path:

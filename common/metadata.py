@@ -10,6 +10,7 @@ ignored, so a reader keeps working when a later exporter adds fields; a
 
 from __future__ import annotations
 
+import math
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
@@ -19,12 +20,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from common.contract import (
     DEFAULT_SIGNATURE,
     FORECAST_SIGNATURE,
+    INTERVAL_LEVELS,
     MAX_FORECAST_STEPS,
     SIGNATURES,
     metadata_path,
 )
 
-SCHEMA_VERSION: Literal[1] = 1
+SCHEMA_VERSION: Literal[2] = 2
 ArrayT = TypeVar("ArrayT")
 
 
@@ -67,6 +69,53 @@ class ScalerParams(_Model):
         lo, hi = self.feature_range
         x: Any = scaled
         return cast(ArrayT, (x - lo) / (hi - lo) * self.span + self.data_min)
+
+
+class Intervals(_Model):
+    """How a version's prediction intervals are built from its two outputs.
+
+    For an origin window with ``scale`` output ``sigma`` and the point path
+    ``p_h`` (``next`` fed back, ``h = 1..steps``), both in scaled units, the
+    bounds at level ``levels[l]`` are ``p_h + lower[l][h-1] * sigma`` and
+    ``p_h + upper[l][h-1] * sigma``, then unscaled like any price. The tables
+    were calibrated on the training run's validation period (``method``).
+    """
+
+    levels: tuple[float, ...]
+    method: str = Field(min_length=1)
+    calibrated_horizon: int = Field(ge=1)
+    lower: list[list[float]]
+    upper: list[list[float]]
+
+    @model_validator(mode="after")
+    def _tables(self) -> Intervals:
+        if self.levels != INTERVAL_LEVELS:
+            raise ValueError(f"levels {self.levels} are not the contract's {INTERVAL_LEVELS}")
+        for name, table in (("lower", self.lower), ("upper", self.upper)):
+            if len(table) != len(self.levels) or any(len(row) != MAX_FORECAST_STEPS for row in table):
+                raise ValueError(f"{name} must be {len(self.levels)} rows of {MAX_FORECAST_STEPS} multipliers")
+            if not all(math.isfinite(v) for row in table for v in row):
+                raise ValueError(f"{name} holds a value that is not finite")
+        for lo_row, hi_row in zip(self.lower, self.upper, strict=True):
+            if any(lo >= hi for lo, hi in zip(lo_row, hi_row, strict=True)):
+                raise ValueError("every lower multiplier must be below its upper one")
+        return self
+
+    @staticmethod
+    def label(level: float) -> str:
+        """How replies name a level: 0.8 -> "80", 0.975 -> "97.5"."""
+        return f"{level * 100:g}"
+
+    def bounds(self, point: ArrayT, sigma: ArrayT) -> tuple[ArrayT, ArrayT]:
+        """Scaled bounds ``[n, levels, steps]`` for scaled point paths ``[n, steps]`` and origin scales ``[n]``."""
+        import numpy as np
+
+        p = np.asarray(point, dtype=np.float64)
+        s = np.asarray(sigma, dtype=np.float64).reshape(-1, 1, 1)
+        steps = p.shape[1]
+        lo = p[:, None, :] + np.asarray(self.lower)[None, :, :steps] * s
+        hi = p[:, None, :] + np.asarray(self.upper)[None, :, :steps] * s
+        return cast(ArrayT, lo), cast(ArrayT, hi)
 
 
 class TensorDoc(_Model):
@@ -120,7 +169,7 @@ class RepublishedFrom(_Model):
 class VersionMetadata(_Model):
     """Everything a reader needs to serve a version correctly."""
 
-    schema_version: Literal[1] = SCHEMA_VERSION
+    schema_version: Literal[2] = SCHEMA_VERSION
     model: str = Field(min_length=1)
     version: int = Field(ge=1)
     ticker: str = Field(min_length=1)
@@ -129,6 +178,7 @@ class VersionMetadata(_Model):
     data: DataInfo
     metrics: VersionMetrics
     training_config: dict[str, Any] = Field(default_factory=dict)
+    intervals: Intervals
     signatures: dict[str, SignatureDoc]
     default_signature: str = DEFAULT_SIGNATURE
     forecast_signature: str = FORECAST_SIGNATURE
@@ -186,6 +236,11 @@ def parse_metadata(raw: str | bytes | dict[str, Any], *, where: str = "metadata"
             return VersionMetadata.model_validate(raw)
         return VersionMetadata.model_validate_json(raw)
     except ValidationError as exc:
+        if any(err["loc"] == ("schema_version",) for err in exc.errors()):
+            raise MetadataError(
+                f"{where} has a metadata schema this release does not read (it reads schema {SCHEMA_VERSION}): "
+                "publish the training run again with this release's exporter"
+            ) from None
         problems = "; ".join(
             f"{'.'.join(str(p) for p in err['loc']) or 'metadata'}: {err['msg']}" for err in exc.errors()[:5]
         )

@@ -19,8 +19,7 @@ ENV PATH=/opt/venv/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     FACADE_HOST=0.0.0.0 \
     FACADE_PORT=8000 \
-    FACADE_MODELS_DIR=/models \
-    FACADE_KEYS_DB=/data/keys.sqlite3
+    FACADE_KEYS_URL=sqlite:////data/keys.sqlite3
 WORKDIR /app
 USER 10001:10001
 EXPOSE 8000

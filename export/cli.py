@@ -5,6 +5,9 @@ which TF Serving and the facade pick up within seconds; ``retire`` takes a
 version out of service (a roll back when it is the newest); ``republish``
 brings an older version back as the newest. Training and publishing every
 bundled ticker in one go (the trainer service) is ``python -m training.seed``.
+``label`` names a version (``stable``, ``canary``) for the embedded runtime and
+the local gRPC server (``models/<model>/labels.json``); TF Serving reads its
+labels from ``version_labels`` in models.config instead.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import sys
 from pathlib import Path
 
 from common.contract import list_models
+from common.labels import LabelError, read_labels, write_labels
 from common.metadata import MetadataError, read_metadata
 from common.naming import model_name
 from common.tf_runtime import import_tensorflow
@@ -47,6 +51,12 @@ def build_parser() -> argparse.ArgumentParser:
     rep = sub.add_parser("republish", help="publish a copy of an older (or retired) version as the newest")
     rep.add_argument("--model", required=True)
     rep.add_argument("version", type=int)
+
+    lab = sub.add_parser("label", help="point a version label at a live version, or remove it (--remove)")
+    lab.add_argument("--model", required=True)
+    lab.add_argument("label")
+    lab.add_argument("version", type=int, nargs="?", help="a live version (omit with --remove)")
+    lab.add_argument("--remove", action="store_true")
     return p
 
 
@@ -61,13 +71,15 @@ def main(argv: list[str] | None = None) -> int:
             _list(models_dir, args.model)
             return 0
         model_dir = models_dir / args.model
+        if args.command == "label":
+            return _label(model_dir, args)
         if args.command == "retire":
             print(f"retired {args.model} version {args.version} -> {retire(model_dir, args.version)}")
             return 0
         source = _find_version(model_dir, args.version)
         print(f"published {republish_version(model_dir, source)} (copy of version {args.version})")
         return 0
-    except (ExportError, MetadataError, FileNotFoundError, FileExistsError) as exc:
+    except (ExportError, MetadataError, LabelError, FileNotFoundError, FileExistsError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
 
@@ -86,6 +98,12 @@ def _publish(args: argparse.Namespace, models_dir: Path) -> int:
 
 def _list(models_dir: Path, only: str | None) -> None:
     for name in [only] if only else list_models(models_dir):
+        names_of: dict[int, list[str]] = {}
+        try:
+            for label, number in read_labels(models_dir / name).items():
+                names_of.setdefault(number, []).append(label)
+        except LabelError as exc:
+            print(f"{name}\tlabels invalid: {exc}")
         for version in list_versions(models_dir / name):
             try:
                 meta = read_metadata(models_dir / name / str(version), model=name, version=version)
@@ -93,7 +111,25 @@ def _list(models_dir: Path, only: str | None) -> None:
                 print(f"{name}\t{version}\tinvalid: {exc}")
                 continue
             created = meta.created_at.isoformat()
-            print(f"{name}\t{version}\t{created}\twindow {meta.window}\tMASE {meta.metrics.test.mase:.4f}")
+            tags = f"\t[{', '.join(sorted(names_of[version]))}]" if version in names_of else ""
+            print(f"{name}\t{version}\t{created}\twindow {meta.window}\tMASE {meta.metrics.test.mase:.4f}{tags}")
+
+
+def _label(model_dir: Path, args: argparse.Namespace) -> int:
+    labels = read_labels(model_dir)
+    if args.remove:
+        if labels.pop(args.label, None) is None:
+            raise LabelError(f"{args.model} has no label {args.label!r} (labels: {labels or 'none'})")
+        write_labels(model_dir, labels)
+        print(f"removed label {args.label!r} of {args.model}")
+        return 0
+    live = list_versions(model_dir)
+    if args.version is None or args.version not in live:
+        raise LabelError(f"label {args.label!r} must name a live version of {args.model} (versions: {live})")
+    labels[args.label] = args.version
+    write_labels(model_dir, labels)
+    print(f"{args.model}: {args.label} -> version {args.version}")
+    return 0
 
 
 def _find_version(model_dir: Path, version: int) -> Path:

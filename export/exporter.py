@@ -16,11 +16,13 @@ from common.contract import (
     RUN_METRICS_FILE,
     RUN_SCALER_FILE,
     SCALER_FILE,
+    metadata_asset_path,
     metadata_path,
     warmup_path,
 )
 from common.metadata import (
     DataInfo,
+    Intervals,
     LibraryVersions,
     RepublishedFrom,
     ScalerParams,
@@ -83,6 +85,7 @@ def build_metadata(run_dir: Path, metrics: dict[str, Any], *, model: str, versio
         scaler=ScalerParams.model_validate(metrics["scaler"]),
         data=DataInfo.model_validate(metrics["data"]),
         metrics=VersionMetrics.model_validate({"test": metrics["test"], "horizons": metrics["horizons"]}),
+        intervals=Intervals.model_validate(metrics["intervals"]),
         training_config=metrics["config"],
         signatures=signature_docs(window),
         max_forecast_steps=MAX_FORECAST_STEPS,
@@ -114,10 +117,11 @@ def export_run(run_dir: Path, models_dir: Path, *, model: str | None = None, ver
 
     def build(staging: Path, number: int) -> None:
         meta = build_metadata(run_dir, metrics, model=name, version=number)
-        write_savedmodel(keras_model, staging, window=meta.window, scaler=meta.scaler)
+        text = meta.to_json()
+        write_savedmodel(keras_model, staging, metadata=meta, metadata_json=text)
         (staging / ASSETS_EXTRA).mkdir()
         shutil.copy2(run_dir / RUN_SCALER_FILE, staging / ASSETS_EXTRA / SCALER_FILE)
-        metadata_path(staging).write_text(meta.to_json())
+        metadata_path(staging).write_text(text)
         write_warmup(warmup_path(staging), model=name, window=meta.window, scaler=meta.scaler)
 
     published = publish(models_dir / name, build, version=version)
@@ -128,7 +132,8 @@ def export_run(run_dir: Path, models_dir: Path, *, model: str | None = None, ver
 def republish_version(model_dir: Path, source: Path) -> Path:
     """Publishes a copy of ``source`` (a live or retired version) as the next version.
 
-    The copy's ``metadata.json`` gets its new number and notes where it came from.
+    The copy's ``metadata.json`` (both the folder's and the one its ``metadata`` signature returns)
+    gets its new number and notes where it came from.
     """
 
     original = read_metadata(source)
@@ -138,6 +143,7 @@ def republish_version(model_dir: Path, source: Path) -> Path:
         meta = original.model_copy(
             update={"version": number, "republished_from": RepublishedFrom(version=original.version, path=str(source))}
         )
-        metadata_path(staging).write_text(meta.to_json())
+        for path in (metadata_path(staging), metadata_asset_path(staging)):
+            path.write_text(meta.to_json())
 
     return publish(model_dir, build)

@@ -15,7 +15,9 @@ import numpy.typing as npt
 from common.contract import (
     DEFAULT_SIGNATURE,
     FORECAST_SIGNATURE,
+    METADATA_SIGNATURE,
     PRICES_INPUT,
+    PROBE_INPUT,
     STEPS_INPUT,
     WINDOW_INPUT,
 )
@@ -43,6 +45,7 @@ def warmup_inputs(
                 {PRICES_INPUT: prices[None, :], STEPS_INPUT: np.array([steps], dtype=np.int32)},
             )
         )
+    out.append((METADATA_SIGNATURE, {PROBE_INPUT: np.zeros(1, dtype=np.int32)}))
     return out
 
 

@@ -48,8 +48,8 @@ def shared_metrics(workers: int) -> Iterator[Path | None]:
 
 
 def main() -> int:
-    settings = get_settings()
     try:
+        settings = get_settings()  # a malformed value (e.g. FACADE_KEYS_URL) is a one-line error too
         settings.check_startup()
     except ValueError as exc:
         print(f"error: {exc}", file=sys.stderr)

@@ -18,7 +18,7 @@ from facade import logging_setup
 from facade.backends import make_backend
 from facade.config import Settings, get_settings
 from facade.errors import FacadeError, ModelUnavailable
-from facade.keys import KeyStore
+from facade.keystore import make_key_store
 from facade.messages import describe_validation_errors, unreadable_json
 from facade.metrics import Metrics
 from facade.middleware import HttpLimits, RequestContextMiddleware
@@ -106,7 +106,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        app.state.keys = KeyStore(settings.keys_db, cache_s=settings.key_cache_s)
+        keys = make_key_store(
+            settings.keys_url,
+            cache_s=settings.key_cache_s,
+            timeout_s=settings.keys_timeout_s,
+            pool_size=settings.keys_pool_size,
+        )
+        await keys.open()
+        app.state.keys = keys
         backend = make_backend(settings)
         await backend.start()
         app.state.backend = backend
@@ -122,6 +129,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             yield
         finally:
             await backend.close()
+            await keys.close()
+            await app.state.limits.close()
             metrics.close()
 
     try:

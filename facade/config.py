@@ -8,10 +8,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from common.contract import MAX_FORECAST_STEPS
+from facade.keystore import check_url
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,13 @@ class Settings(BaseSettings):
     environment: Literal["development", "production"] = "development"
     # auto: tfserving when an address is set, else embedded (TensorFlow in-process).
     backend: Literal["auto", "embedded", "tfserving"] = "auto"
-    tfserving_address: str | None = Field(default=None, description="host:port of TF Serving's gRPC API")
+    # Any gRPC target: host:port, dns:///tfserving-headless:8500 (round_robin over every address), ipv4:a:p,b:p.
+    tfserving_address: str | None = Field(default=None, description="gRPC target of TF Serving")
+    # tfserving backend: the models to serve (comma-separated), else the names in TF Serving's model config
+    # file (also the source of version labels), else the default ticker's model. It reads no model folder.
+    models: str = ""
+    model_config_file: Path | None = None
+    # embedded backend: the version folders it loads.
     models_dir: Path = Path("models")
     default_ticker: str = "AAPL"
     # graph: one call to the in-graph forecast signature; loop: the facade feeds serving_default step by step.
@@ -50,8 +57,12 @@ class Settings(BaseSettings):
     # 0: never wait for more rows; under load, batches form while the previous one runs.
     batch_timeout_ms: float = Field(default=0.0, ge=0)
 
-    keys_db: Path = Path("var/keys.sqlite3")
+    # Where API keys live (facade/keystore): sqlite:///relative/path (one host) or postgresql://... (replicas).
+    keys_url: str = "sqlite:///var/keys.sqlite3"
+    # How long a process trusts a verified key: a revocation reaches the other workers and replicas within it.
     key_cache_s: float = Field(default=5.0, ge=0)
+    keys_timeout_s: float = Field(default=2.0, gt=0, description="longest wait for the key database, else 503")
+    keys_pool_size: int = Field(default=4, ge=1, description="PostgreSQL connections per worker process, at most")
     admin_token: SecretStr | None = None
 
     # Rate limits: `limits` strings ("600/minute", "10/second;100/hour"), storage by URL (memory:// per
@@ -79,6 +90,10 @@ class Settings(BaseSettings):
     workers: int = Field(default=1, ge=1)
     log_level: str = "INFO"
     log_json: bool = True
+
+    def served_models(self) -> list[str]:
+        """``FACADE_MODELS`` as a list (empty when unset)."""
+        return [m.strip() for m in self.models.split(",") if m.strip()]
 
     @property
     def backend_kind(self) -> Literal["embedded", "tfserving"]:
@@ -121,6 +136,11 @@ class Settings(BaseSettings):
                 "`python -c 'import secrets; print(secrets.token_urlsafe(32))'` (or use `make run`, which does). !!!",
                 weakness,
             )
+
+    @field_validator("keys_url")
+    @classmethod
+    def _known_key_store(cls, url: str) -> str:
+        return check_url(url)
 
 
 @lru_cache

@@ -1,9 +1,9 @@
 """Dependencies for the routes, as ``Annotated`` aliases.
 
 They are ``async def`` so that FastAPI calls them on the event loop, not in its
-thread pool. Key verification reads SQLite synchronously on a cache miss (a
-primary-key lookup, well under a millisecond; verified keys are cached for
-``FACADE_KEY_CACHE_S``).
+thread pool. Key verification is answered from the process's cache of verified
+keys (``FACADE_KEY_CACHE_S``) without I/O; only a miss awaits the key database.
+Rate limits await their storage only when it is Redis.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from fastapi.security import APIKeyHeader
 from facade.backends import Backend
 from facade.config import Settings
 from facade.errors import Unauthorized, UnsupportedMediaType
-from facade.keys import KeyRecord, KeyStore
+from facade.keystore import KeyRecord, KeyStore
 from facade.metrics import Metrics
 from facade.ratelimit import RateLimits
 
@@ -79,16 +79,16 @@ async def _api_key(
     x_api_key: Annotated[str | None, Security(API_KEY_HEADER)],
 ) -> KeyRecord:
     address = client_address(request)
-    limits.check_auth_allowed(address)
+    await limits.check_auth_allowed(address)
     try:
-        record = keys.verify(x_api_key)
+        record = await keys.verify(x_api_key)
     except Unauthorized:
         if x_api_key:  # a presented secret that failed: a guess, as far as we can tell
-            limits.record_auth_failure(address)
+            await limits.record_auth_failure(address)
         raise
     request.state.log["key_id"] = record.id
     # The middleware puts these on the response, whatever its status.
-    request.state.rate_headers = limits.spend_key_quota(record.id)
+    request.state.rate_headers = await limits.spend_key_quota(record.id)
     return record
 
 
@@ -100,11 +100,11 @@ async def _admin(
 ) -> None:
     expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
     address = client_address(request)
-    limits.check_auth_allowed(address)
+    await limits.check_auth_allowed(address)
     if not x_admin_token:
         raise Unauthorized("missing admin token: send it in the x-admin-token header")
     if not expected or not hmac.compare_digest(x_admin_token.encode(), expected.encode()):
-        limits.record_auth_failure(address)
+        await limits.record_auth_failure(address)
         raise Unauthorized("wrong admin token")
 
 

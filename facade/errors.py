@@ -11,6 +11,7 @@ FacadeError
 ├── NotFound ............ 404  unknown ticker, model or key
 ├── ModelUnavailable .... 503  backend down, or the model has no version loaded
 │   └── VersionGone ..... 503  the pinned version was unloaded mid-request (retried once first)
+├── KeyStoreUnavailable . 503  the key database is unreachable (a cache miss or key administration)
 ├── UpstreamTimeout ..... 504  the backend did not answer in time
 └── InferenceError ...... 502  the backend answered with an error
 
@@ -79,6 +80,17 @@ class ModelUnavailable(FacadeError):
     status = 503
     code = "model_unavailable"
     public = "the model is unavailable right now; retry after the Retry-After delay"
+
+
+class KeyStoreUnavailable(FacadeError):
+    """Retry-After is set: the store reconnects by itself once the database answers again."""
+
+    status = 503
+    code = "key_store_unavailable"
+    public = "the key database is unavailable right now; retry after the Retry-After delay"
+
+    def __init__(self, detail: str) -> None:
+        super().__init__(detail, headers={"Retry-After": "1"})
 
 
 class UpstreamTimeout(FacadeError):

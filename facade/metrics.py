@@ -114,6 +114,12 @@ class Metrics:
             registry=reg,
             multiprocess_mode="livemostrecent",
         )
+        self.key_store_up = Gauge(
+            "facade_key_store_up",
+            "1 when the API-key database answers (at scrape time)",
+            registry=reg,
+            multiprocess_mode="livemostrecent",
+        )
         self.drift_outside = Histogram(
             "facade_drift_window_outside",
             "How far a request's window lies outside the version's training range (scaled units; 0 = inside)",
@@ -171,9 +177,10 @@ class Metrics:
             self._drift[key] = children
         return children
 
-    def exposition(self, *, backend_up: bool, available: dict[str, int]) -> bytes:
+    def exposition(self, *, backend_up: bool, key_store_up: bool, available: dict[str, int]) -> bytes:
         """The text for ``/metrics``: scrape-time gauges set, then every worker's values."""
         self.backend_up.set(1 if backend_up else 0)
+        self.key_store_up.set(1 if key_store_up else 0)
         for model, count in available.items():
             self.versions_available.labels(model).set(count)
         if self.multiprocess_dir is None:

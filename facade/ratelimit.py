@@ -1,12 +1,19 @@
 """Rate limits with the ``limits`` library: per-key quotas, failed authentication per address, minting.
 
 Storage comes from a URL (``FACADE_RATE_LIMIT_STORAGE``): ``memory://`` keeps
-counters in the process (one worker, one replica), ``redis://host:6379``
-shares them between workers and replicas with no code change. Answers past a
-limit are 429 with ``Retry-After`` and the IETF draft's ``RateLimit-Limit``,
-``RateLimit-Remaining`` and ``RateLimit-Reset`` headers (seconds). If the
-storage fails (Redis down), requests pass and the failure is logged: an
-outage of the counters must not become an outage of the service.
+counters in the process (one worker, one replica); ``redis://host:6379/0``
+(also ``rediss://`` and ``redis+unix://``) shares them between workers and
+replicas, so a quota spent on one replica is spent on all. In memory, the
+counters are plain calls with no I/O; with Redis, ``limits``' asyncio strategies
+over redis-py's asyncio client await the server without blocking the event
+loop, each call bounded by ``STORAGE_TIMEOUT_S``.
+
+Answers past a limit are 429 with ``Retry-After`` and the IETF draft's
+``RateLimit-Limit``, ``RateLimit-Remaining`` and ``RateLimit-Reset`` headers
+(seconds). If the storage fails (Redis down), requests pass and the failure is
+logged: an outage of the counters must not become an outage of the service.
+After a failure the storage is left alone for ``STORAGE_RETRY_S``, so an
+unreachable Redis costs at most one timeout per interval, not one per request.
 """
 
 from __future__ import annotations
@@ -15,8 +22,10 @@ import logging
 import math
 import time
 from collections.abc import Sequence
+from typing import Any
 
 from limits import RateLimitItem, parse_many, strategies
+from limits.aio import strategies as aio_strategies
 from limits.storage import storage_from_string
 
 from facade.config import Settings
@@ -24,32 +33,76 @@ from facade.errors import RateLimited
 
 logger = logging.getLogger(__name__)
 
-_STRATEGIES: dict[str, type[strategies.RateLimiter]] = {
-    "moving-window": strategies.MovingWindowRateLimiter,
-    "fixed-window": strategies.FixedWindowRateLimiter,
-    "sliding-window-counter": strategies.SlidingWindowCounterRateLimiter,
+_STRATEGIES: dict[str, tuple[type[strategies.RateLimiter], type[aio_strategies.RateLimiter]]] = {
+    "moving-window": (strategies.MovingWindowRateLimiter, aio_strategies.MovingWindowRateLimiter),
+    "fixed-window": (strategies.FixedWindowRateLimiter, aio_strategies.FixedWindowRateLimiter),
+    "sliding-window-counter": (
+        strategies.SlidingWindowCounterRateLimiter,
+        aio_strategies.SlidingWindowCounterRateLimiter,
+    ),
 }
+REDIS_SCHEMES = ("redis://", "rediss://", "redis+unix://")
+# Loopback or a LAN answers in a millisecond; past this the server is taken as down.
+STORAGE_TIMEOUT_S = 0.5
+STORAGE_RETRY_S = 1.0
+
+
+class _StorageDown(Exception):
+    """The storage failed recently: the request passes without counting."""
 
 
 class RateLimits:
-    """The facade's three families of limits over one storage."""
+    """The facade's three families of limits over one storage.
+
+    Raises:
+        ValueError: a storage URL other than memory:// or redis(s)://.
+    """
 
     def __init__(self, settings: Settings) -> None:
         self.enabled = settings.rate_limit_enabled
-        self.limiter = _STRATEGIES[settings.rate_limit_strategy](storage_from_string(settings.rate_limit_storage))
+        self.storage_url = settings.rate_limit_storage
+        sync_strategy, async_strategy = _STRATEGIES[settings.rate_limit_strategy]
+        self._sync: strategies.RateLimiter | None = None
+        self._async: aio_strategies.RateLimiter | None = None
+        self._redis: Any = None  # redis.asyncio.ConnectionPool, owned here so that close() can release it
+        if self.storage_url.startswith("memory://"):
+            self._sync = sync_strategy(storage_from_string(self.storage_url))
+        elif self.storage_url.startswith(REDIS_SCHEMES):
+            import redis.asyncio
+
+            # The client connects lazily, on the event loop that first uses it.
+            self._redis = redis.asyncio.ConnectionPool.from_url(
+                self.storage_url.replace("redis+unix://", "unix://"),
+                socket_timeout=STORAGE_TIMEOUT_S,
+                socket_connect_timeout=STORAGE_TIMEOUT_S,
+            )
+            storage = storage_from_string(
+                f"async+{self.storage_url}", implementation="redispy", connection_pool=self._redis
+            )
+            self._async = async_strategy(storage)
+        else:
+            raise ValueError(
+                f"FACADE_RATE_LIMIT_STORAGE={self.storage_url!r}: use memory:// (per process) or redis://host:6379/0"
+            )
+        self._down_until = 0.0
         self.per_key = parse_many(settings.rate_limit_per_key)
         self.auth_failures = parse_many(settings.rate_limit_auth_failures)
         self.minting = parse_many(settings.rate_limit_minting)
 
-    def spend_key_quota(self, key_id: str) -> dict[str, str]:
+    async def close(self) -> None:
+        """Closes the Redis connections (the next use, on whatever event loop runs it, reconnects)."""
+        if self._redis is not None:
+            await self._redis.disconnect()
+
+    async def spend_key_quota(self, key_id: str) -> dict[str, str]:
         """Counts one request against a key's quota; returns the RateLimit-* headers to send.
 
         Raises:
             RateLimited: the quota is spent.
         """
-        return self._hit(self.per_key, "key", key_id, what=f"the quota of API key {key_id}")
+        return await self._spend(self.per_key, "key", key_id, what=f"the quota of API key {key_id}")
 
-    def check_auth_allowed(self, address: str) -> None:
+    async def check_auth_allowed(self, address: str) -> None:
         """Refuses any authentication from an address that failed too often (even with a right secret).
 
         Raises:
@@ -59,65 +112,102 @@ class RateLimits:
             return
         try:
             for item in self.auth_failures:
-                if not self.limiter.test(item, "auth-fail", address):
+                if not await self._test(item, "auth-fail", address):
+                    headers = await self._headers(item, 0, "auth-fail", address, retry=True)
                     raise RateLimited(
-                        f"too many failed authentication attempts from {address}; "
-                        f"wait {self._retry_after(item, 'auth-fail', address)} s",
-                        headers=self._headers(item, 0, "auth-fail", address, retry=True),
+                        f"too many failed authentication attempts from {address}; wait {headers['Retry-After']} s",
+                        headers=headers,
                     )
         except RateLimited:
             raise
+        except _StorageDown:
+            return
         except Exception as exc:
-            logger.warning("rate-limit storage failed, letting the request through: %s", exc)
+            self._failed(exc)
 
-    def record_auth_failure(self, address: str) -> None:
+    async def record_auth_failure(self, address: str) -> None:
         """Counts one failed attempt (wrong, malformed or revoked key, wrong admin token) for ``address``."""
         if not self.enabled:
             return
         try:
             for item in self.auth_failures:
-                self.limiter.hit(item, "auth-fail", address)
+                await self._hit(item, "auth-fail", address)
+        except _StorageDown:
+            pass
         except Exception as exc:
-            logger.warning("rate-limit storage failed, not counting a failed attempt: %s", exc)
+            self._failed(exc)
 
-    def spend_minting(self) -> dict[str, str]:
+    async def spend_minting(self) -> dict[str, str]:
         """Counts one minted key against the service-wide minting limit.
 
         Raises:
             RateLimited: too many keys minted in the window.
         """
-        return self._hit(self.minting, "mint", "all", what="the key-minting limit")
+        return await self._spend(self.minting, "mint", "all", what="the key-minting limit")
 
-    def _hit(self, items: Sequence[RateLimitItem], *ids: str, what: str) -> dict[str, str]:
+    async def _spend(self, items: Sequence[RateLimitItem], *ids: str, what: str) -> dict[str, str]:
         if not self.enabled:
             return {}
         headers: dict[str, str] = {}
         tightest = math.inf
         try:
             for item in items:
-                if not self.limiter.hit(item, *ids):
-                    wait = self._retry_after(item, *ids)
-                    raise RateLimited(
-                        f"{what} is spent ({item}); retry in {wait} s", headers=self._headers(item, 0, *ids, retry=True)
-                    )
-                remaining = self.limiter.get_window_stats(item, *ids).remaining
-                if remaining < tightest:
-                    tightest = remaining
-                    headers = self._headers(item, remaining, *ids)
+                if not await self._hit(item, *ids):
+                    refused = await self._headers(item, 0, *ids, retry=True)
+                    raise RateLimited(f"{what} is spent ({item}); retry in {refused['Retry-After']} s", headers=refused)
+                stats = await self._stats(item, *ids)
+                if stats.remaining < tightest:
+                    tightest = stats.remaining
+                    headers = _headers(item, stats.remaining, stats.reset_time)
         except RateLimited:
             raise
+        except _StorageDown:
+            return {}
         except Exception as exc:
-            logger.warning("rate-limit storage failed, letting the request through: %s", exc)
+            self._failed(exc)
             return {}
         return headers
 
-    def _retry_after(self, item: RateLimitItem, *ids: str) -> int:
-        reset = self.limiter.get_window_stats(item, *ids).reset_time
-        return max(1, math.ceil(reset - time.time()))
+    def _failed(self, exc: Exception) -> None:
+        self._down_until = time.monotonic() + STORAGE_RETRY_S
+        logger.warning(
+            "rate-limit storage %s failed, letting requests through for %g s: %s",
+            self.storage_url.split("@")[-1],  # no password in the log
+            STORAGE_RETRY_S,
+            exc,
+        )
 
-    def _headers(self, item: RateLimitItem, remaining: int, *ids: str, retry: bool = False) -> dict[str, str]:
-        reset = str(self._retry_after(item, *ids))
-        out = {"RateLimit-Limit": str(item.amount), "RateLimit-Remaining": str(remaining), "RateLimit-Reset": reset}
-        if retry:
-            out["Retry-After"] = reset
-        return out
+    def _check_up(self) -> None:
+        if self._down_until and time.monotonic() < self._down_until:
+            raise _StorageDown
+
+    async def _hit(self, item: RateLimitItem, *ids: str) -> bool:
+        if self._sync is not None:
+            return self._sync.hit(item, *ids)
+        self._check_up()
+        assert self._async is not None
+        return await self._async.hit(item, *ids)
+
+    async def _test(self, item: RateLimitItem, *ids: str) -> bool:
+        if self._sync is not None:
+            return self._sync.test(item, *ids)
+        self._check_up()
+        assert self._async is not None
+        return await self._async.test(item, *ids)
+
+    async def _stats(self, item: RateLimitItem, *ids: str) -> Any:
+        if self._sync is not None:
+            return self._sync.get_window_stats(item, *ids)
+        assert self._async is not None
+        return await self._async.get_window_stats(item, *ids)
+
+    async def _headers(self, item: RateLimitItem, remaining: int, *ids: str, retry: bool = False) -> dict[str, str]:
+        return _headers(item, remaining, (await self._stats(item, *ids)).reset_time, retry=retry)
+
+
+def _headers(item: RateLimitItem, remaining: int, reset_time: float, *, retry: bool = False) -> dict[str, str]:
+    reset = str(max(1, math.ceil(reset_time - time.time())))
+    out = {"RateLimit-Limit": str(item.amount), "RateLimit-Remaining": str(remaining), "RateLimit-Reset": reset}
+    if retry:
+        out["Retry-After"] = reset
+    return out

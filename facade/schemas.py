@@ -114,6 +114,11 @@ class Timings(BaseModel):
     postprocess_ms: float
 
 
+class Band(BaseModel):
+    lower: list[float] = Field(description="Lower bound of the interval, one value per day ahead.")
+    upper: list[float] = Field(description="Upper bound of the interval, one value per day ahead.")
+
+
 class PredictResponse(BaseModel):
     ticker: str
     model: str
@@ -121,6 +126,10 @@ class PredictResponse(BaseModel):
     signature: str
     steps: int
     forecast: list[float] = Field(description="Forecast closes, one per day ahead.")
+    intervals: dict[str, Band] = Field(
+        description='Prediction intervals by nominal coverage in percent ("80", "95"), calibrated on the '
+        'version\'s validation period: the close h days ahead falls inside the "80" band about 80% of the time.'
+    )
     last_price: float
     timings: Timings
     request_id: str

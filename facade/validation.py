@@ -11,6 +11,8 @@ the route.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -37,13 +39,17 @@ def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> None:
         )
 
 
-def check_forecast(values: list[float], *, data_range: tuple[float, float]) -> None:
+def check_forecast(*arrays: npt.NDArray[np.floating[Any]], data_range: tuple[float, float]) -> None:
     """Refuses to answer with a forecast that overflowed (prices far outside what the model knows).
 
+    Args:
+        arrays: the forecast and its interval bounds, in price units.
+        data_range: the version's training range, for the message.
+
     Raises:
-        InvalidInput: a forecast value is not finite.
+        InvalidInput: a value is not finite (the graph reports such a row as invalid, with NaN values).
     """
-    if not all(np.isfinite(values)):
+    if not all(np.isfinite(a).all() for a in arrays):
         lo, hi = data_range
         raise InvalidInput(
             "the prices are too far from the model's training range "

@@ -21,7 +21,7 @@ import uvicorn
 from fastapi import FastAPI, Header, HTTPException
 from pydantic import BaseModel
 
-from common.contract import RUN_MODEL_FILE
+from common.contract import NEXT_OUTPUT
 
 
 class Body(BaseModel):
@@ -31,11 +31,9 @@ class Body(BaseModel):
 
 
 def create_app(run_dir: Path) -> FastAPI:
-    import keras
+    from training.artifacts import load_model, load_scaler
 
-    from training.artifacts import load_scaler
-
-    model = keras.models.load_model(run_dir / RUN_MODEL_FILE, compile=False)
+    model = load_model(run_dir)
     scaler = load_scaler(run_dir)
     window = int(model.input_shape[1])
     keys: set[str] = set()
@@ -55,7 +53,7 @@ def create_app(run_dir: Path) -> FastAPI:
         current = scaled.reshape(1, window, 1)
         out = []
         for _ in range(body.steps):
-            nxt = model.predict(current, verbose=0)
+            nxt = model.predict(current, verbose=0)[NEXT_OUTPUT]
             out.append(float(scaler.inverse_transform(nxt)[0, 0]))
             current = np.concatenate([current[:, 1:, :], nxt.reshape(1, 1, 1)], axis=1)
         return {"forecast": out}

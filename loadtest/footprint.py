@@ -22,7 +22,7 @@ from loadtest import procs
 
 def measure(env: dict[str, str], prices: list[float], workdir: Path) -> dict[str, float]:
     port = procs.free_port()
-    env = {**env, "FACADE_KEYS_DB": str(workdir / f"keys-{port}.db")}
+    env = {**env, "FACADE_KEYS_URL": f"sqlite:///{workdir / f'keys-{port}.db'}"}
     spawned = time.monotonic()
     with procs.facade(port, env=env, log=workdir / f"facade-{port}.log") as proc:
         base = f"http://127.0.0.1:{port}"

@@ -8,8 +8,9 @@ Tags pick the work: ``predict1``, ``predict10``, ``csv`` (facade); ``grpc1``,
 the benchmark scenarios headless and summarises them.
 
 Environment: LOADTEST_API_KEY (else one is minted at test start with
-FACADE_ADMIN_TOKEN), LOADTEST_GRPC_TARGET, LOADTEST_MODEL (default aapl),
-LOADTEST_MODELS_DIR (to read the model's window).
+FACADE_ADMIN_TOKEN), LOADTEST_GRPC_TARGET, LOADTEST_MODEL (default aapl).
+Each user learns the served version's window (and scaler) from the server it
+loads: the facade's ``GET /models``, or TF Serving's ``metadata`` signature.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from __future__ import annotations
 import json
 import os
 import time
+import urllib.error
 import urllib.request
 from typing import Any
 
@@ -24,23 +26,28 @@ from locust import FastHttpUser, User, between, constant, events, tag, task
 
 from common.contract import (
     DEFAULT_SIGNATURE,
+    DEFAULT_WINDOW,
     FORECAST_SIGNATURE,
+    METADATA_OUTPUT,
+    METADATA_SIGNATURE,
     NEXT_OUTPUT,
     PRICES_INPUT,
+    PRICES_TENSOR,
+    PROBE_INPUT,
+    PROBE_TENSOR,
     STEPS_INPUT,
     STEPS_TENSOR,
     WINDOW_INPUT,
     WINDOW_TENSOR,
 )
-from loadtest.payloads import closes, csv_upload, newest_metadata, window_length
+from common.metadata import parse_metadata
+from loadtest.payloads import closes, csv_upload
 
 MODEL = os.environ.get("LOADTEST_MODEL", "aapl")
-WINDOW = window_length(MODEL)
-PRICES = closes(WINDOW + 20)
-BODY_1 = {"prices": PRICES, "steps": 1}
-BODY_10 = {"prices": PRICES, "steps": 10}
-CSV = csv_upload(WINDOW + 20)
+# Closes beyond the window, as a client with some history would send (the facade uses the last `window`).
+EXTRA_HISTORY = 20
 _key: dict[str, str] = {}
+_bodies: dict[str, Any] = {}
 
 
 @events.test_start.add_listener
@@ -60,6 +67,33 @@ def _mint_key(environment: Any, **_kwargs: Any) -> None:
     )
     with urllib.request.urlopen(req, timeout=10) as r:  # noqa: S310
         _key["value"] = json.load(r)["api_key"]
+
+
+def _served_window(host: str) -> int:
+    """The newest version's window from the facade's ``GET /models``; LOADTEST_WINDOW for apps without it."""
+    try:
+        with urllib.request.urlopen(f"{host}/models", timeout=10) as r:  # noqa: S310 - the host under test
+            versions = json.load(r)["models"].get(MODEL) or []
+    except urllib.error.HTTPError as exc:
+        if exc.code != 404:  # the baseline and ceiling apps have no /models
+            raise
+        return int(os.environ.get("LOADTEST_WINDOW", DEFAULT_WINDOW))
+    windows = [v["window"] for v in versions if "window" in v]
+    if not windows:
+        raise RuntimeError(f"the facade at {host} serves no version of {MODEL!r}")
+    return int(windows[-1])
+
+
+def _facade_bodies(host: str) -> dict[str, Any]:
+    """Request bodies sized for the newest version the host serves, built once per Locust process."""
+    if not _bodies:
+        prices = closes(_served_window(host) + EXTRA_HISTORY)
+        _bodies.update(
+            one=json.dumps({"prices": prices, "steps": 1}),
+            ten=json.dumps({"prices": prices, "steps": 10}),
+            csv=csv_upload(len(prices)),
+        )
+    return _bodies
 
 
 _grpc: dict[str, Any] = {}
@@ -87,18 +121,21 @@ class FacadeUser(FastHttpUser):
 
     wait_time = constant(0)
 
+    def on_start(self) -> None:
+        self.bodies = _facade_bodies(self.host or "")
+
     def _headers(self) -> dict[str, str]:
         return {"x-api-key": _key.get("value", ""), "content-type": "application/json"}
 
     @tag("predict1")
     @task
     def predict_1(self) -> None:
-        self.client.post("/predict", data=json.dumps(BODY_1), headers=self._headers(), name="/predict 1 step")
+        self.client.post("/predict", data=self.bodies["one"], headers=self._headers(), name="/predict 1 step")
 
     @tag("predict10")
     @task
     def predict_10(self) -> None:
-        self.client.post("/predict", data=json.dumps(BODY_10), headers=self._headers(), name="/predict 10 steps")
+        self.client.post("/predict", data=self.bodies["ten"], headers=self._headers(), name="/predict 10 steps")
 
     @tag("csv")
     @task
@@ -106,7 +143,7 @@ class FacadeUser(FastHttpUser):
         self.client.post(
             "/predict_csv",
             headers={"x-api-key": _key.get("value", "")},
-            files={"file": ("prices.csv", CSV, "text/csv")},
+            files={"file": ("prices.csv", self.bodies["csv"], "text/csv")},
             data={"steps": "10"},
             name="/predict_csv 10 steps",
         )
@@ -123,12 +160,13 @@ class GrpcUser(User):
         self.np, self.tf, self.pb = np, _grpc["tf"], _grpc["pb"]
         self.channel = _grpc["grpc"].insecure_channel(self.host)
         self.stub = _grpc["stubs"].PredictionServiceStub(self.channel)
-        meta = newest_metadata(MODEL)
-        if meta is None:
-            raise RuntimeError("GrpcUser needs the model's metadata.json: set LOADTEST_MODELS_DIR")
-        raw = np.asarray(PRICES[-WINDOW:], dtype=np.float64)
-        self.window = meta.scaler.transform(raw).astype(WINDOW_TENSOR.dtype).reshape(1, WINDOW, 1)
-        self.prices = raw.astype(np.float32).reshape(1, WINDOW)
+        # The served version's own contract, from its metadata signature: window and scaler.
+        probe = self._request(METADATA_SIGNATURE, **{PROBE_INPUT: np.zeros(1, dtype=PROBE_TENSOR.dtype)})
+        reply = self.stub.Predict(probe, timeout=30)
+        meta = parse_metadata(self.tf.make_ndarray(reply.outputs[METADATA_OUTPUT])[0])
+        raw = np.asarray(closes(meta.window), dtype=np.float64)
+        self.window = meta.scaler.transform(raw).astype(WINDOW_TENSOR.dtype).reshape(1, meta.window, 1)
+        self.prices = raw.astype(PRICES_TENSOR.dtype).reshape(1, meta.window)
 
     def on_stop(self) -> None:
         self.channel.close()

@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import os
 from functools import cache
 from pathlib import Path
 
-from common.contract import DEFAULT_WINDOW, list_versions
+from common.contract import list_versions
 from common.metadata import VersionMetadata, read_metadata
 from common.prices import PriceSeries, parse_price_csv
 
@@ -23,21 +22,11 @@ def closes(n: int) -> list[float]:
     return _bundled().prices[-n:]
 
 
-def models_dir() -> Path:
-    return Path(os.environ.get("LOADTEST_MODELS_DIR", ROOT / "models"))
-
-
-def newest_metadata(model: str = "aapl", base: Path | None = None) -> VersionMetadata | None:
-    """The newest version's validated metadata under ``base`` (LOADTEST_MODELS_DIR, default ``models/``), if any."""
-    model_dir = (base or models_dir()) / model
+def newest_metadata(model: str, base: Path) -> VersionMetadata | None:
+    """The newest version's validated metadata in the models folder ``base``, if it has one."""
+    model_dir = base / model
     versions = list_versions(model_dir)
     return read_metadata(model_dir / str(versions[-1])) if versions else None
-
-
-def window_length(model: str = "aapl") -> int:
-    """The newest version's window; the training default when no models folder is at hand."""
-    meta = newest_metadata(model)
-    return meta.window if meta else DEFAULT_WINDOW
 
 
 def csv_upload(n: int) -> bytes:

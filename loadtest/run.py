@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from common.contract import DEFAULT_WINDOW
 from loadtest import procs
 from loadtest.payloads import newest_metadata
 
@@ -83,7 +84,7 @@ def serve(target: str, *, models_dir: Path, grpc_address: str, work: Path) -> It
         env = {
             "FACADE_BACKEND": backend,
             "FACADE_MODELS_DIR": str(models_dir),
-            "FACADE_KEYS_DB": str(work / f"keys-{port}.db"),
+            "FACADE_KEYS_URL": f"sqlite:///{work / f'keys-{port}.db'}",
             "FACADE_FORECAST_MODE": "graph" if target.endswith("-graph") else "loop",
             "FACADE_LOG_LEVEL": "WARNING",
         }
@@ -144,7 +145,8 @@ def run_locust(
         "--loglevel",
         "WARNING",
     ]
-    env = {"LOADTEST_API_KEY": key, "LOADTEST_MODELS_DIR": str(models_dir)}
+    meta = newest_metadata("aapl", models_dir)
+    env = {"LOADTEST_API_KEY": key, "LOADTEST_WINDOW": str(meta.window if meta else DEFAULT_WINDOW)}
     if scenario.user == "GrpcUser":
         env["LOADTEST_GRPC_TARGET"] = host
     else:

@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+from collections.abc import Sequence
 from concurrent import futures
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from tensorflow_serving.apis import (
 )
 
 from common.contract import DEFAULT_SIGNATURE, SAVED_MODEL_FILE
-from modelserver.repository import LoadedVersion, ModelRepository, ServableNotFound
+from modelserver.repository import LoadedVersion, ModelRepository, ServableNotFound, UnknownLabel
 
 logger = logging.getLogger(__name__)
 
@@ -43,15 +44,17 @@ _FIELDS: dict[Any, tuple[int, str]] = {
     np.dtype(np.float64): (types_pb2.DT_DOUBLE, "double_val"),
     np.dtype(np.int32): (types_pb2.DT_INT32, "int_val"),
     np.dtype(np.int64): (types_pb2.DT_INT64, "int64_val"),
+    np.dtype(np.bool_): (types_pb2.DT_BOOL, "bool_val"),
+    np.dtype(object): (types_pb2.DT_STRING, "string_val"),  # TensorFlow's strings come back as bytes objects
 }
 
 
 def to_tensor_proto(array: npt.NDArray[Any], *, tensor_content: bool = False) -> tensor_pb2.TensorProto:
-    """Encodes an array as TF Serving does: typed ``*_val`` fields, or raw ``tensor_content``."""
+    """Encodes an array as TF Serving does: typed ``*_val`` fields, or raw ``tensor_content`` (not for strings)."""
     dtype, field = _FIELDS[array.dtype]
     shape = tensor_shape_pb2.TensorShapeProto(dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=d) for d in array.shape])
     proto = tensor_pb2.TensorProto(dtype=dtype, tensor_shape=shape)
-    if tensor_content:
+    if tensor_content and dtype != types_pb2.DT_STRING:
         proto.tensor_content = np.ascontiguousarray(array).astype(array.dtype.newbyteorder("<")).tobytes()
     else:
         getattr(proto, field).extend(array.ravel().tolist())
@@ -75,14 +78,16 @@ class PredictionService(prediction_service_pb2_grpc.PredictionServiceServicer):
         self.tensor_content = tensor_content
 
     def _servable(self, spec: Any, context: grpc.ServicerContext) -> LoadedVersion:
-        if spec.version_label:
-            context.abort(grpc.StatusCode.INVALID_ARGUMENT, "version labels are not configured on this server")
         version = spec.version.value if spec.HasField("version") else None
         try:
+            if spec.HasField("version_label"):
+                version = self.repo.resolve(spec.name, spec.version_label)
             return self.repo.get(spec.name, version)
+        except UnknownLabel as exc:
+            context.abort(grpc.StatusCode.INVALID_ARGUMENT, str(exc))
         except ServableNotFound as exc:
             context.abort(grpc.StatusCode.NOT_FOUND, str(exc))
-            raise  # unreachable: abort raises
+        raise AssertionError("unreachable: abort raises")
 
     def Predict(
         self, request: predict_pb2.PredictRequest, context: grpc.ServicerContext
@@ -152,10 +157,15 @@ class ModelService(model_service_pb2_grpc.ModelServiceServicer):
 
 
 def serve(
-    repo: ModelRepository, *, address: str = "127.0.0.1:0", workers: int = 8, tensor_content: bool = False
+    repo: ModelRepository,
+    *,
+    address: str = "127.0.0.1:0",
+    workers: int = 8,
+    tensor_content: bool = False,
+    interceptors: Sequence[grpc.ServerInterceptor] = (),
 ) -> tuple[grpc.Server, int]:
     """Starts the gRPC server; returns it and the bound port."""
-    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers))
+    server = grpc.server(futures.ThreadPoolExecutor(max_workers=workers), interceptors=interceptors)
     prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
         PredictionService(repo, tensor_content=tensor_content), server
     )

@@ -20,6 +20,7 @@ import numpy as np
 import numpy.typing as npt
 
 from common.contract import DEFAULT_SIGNATURE, is_complete, list_models, list_versions, warmup_path
+from common.labels import LabelError, read_labels
 from common.metadata import MetadataError, VersionMetadata, read_metadata
 
 logger = logging.getLogger(__name__)
@@ -27,6 +28,10 @@ logger = logging.getLogger(__name__)
 
 class ServableNotFound(LookupError):
     """No such model, or no such version of it loaded."""
+
+
+class UnknownLabel(LookupError):
+    """The model has no such version label (TF Serving: "Unrecognized servable version label")."""
 
 
 @dataclass
@@ -74,6 +79,9 @@ class ModelRepository:
         self.keep = keep
         self._lock = threading.Lock()
         self._loaded: dict[str, dict[int, LoadedVersion]] = {}
+        self._labels: dict[str, dict[str, int]] = {}
+        # Versions that failed to load, with why: a version folder never changes, so each is tried (and logged) once.
+        self._refused: dict[tuple[str, int], str] = {}
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
 
@@ -87,30 +95,64 @@ class ModelRepository:
         changed = False
         names = self.model_names()
         for name in names:
-            wanted = [v for v in list_versions(self.base / name) if self._complete(name, v)][-self.keep :]
+            present = list_versions(self.base / name)
+            wanted = [v for v in present if self._complete(name, v)][-self.keep :]
             with self._lock:
                 have = dict(self._loaded.get(name, {}))
             for v in wanted:
-                if v not in have:
+                if v not in have and (name, v) not in self._refused:
                     try:
                         have[v] = self._load(name, v)
                         changed = True
                         logger.info("loaded %s version %d", name, v)
                     except MetadataError as exc:
+                        self._refused[(name, v)] = str(exc)
                         logger.error("refused %s version %d: %s", name, v, exc)
-                    except Exception:
+                    except Exception as exc:
+                        self._refused[(name, v)] = f"cannot load: {exc}"
                         logger.exception("cannot load %s version %d; skipped", name, v)
+            for key in [k for k in self._refused if k[0] == name and k[1] not in present]:
+                del self._refused[key]
             for v in [v for v in have if v not in wanted]:
                 del have[v]
                 changed = True
                 logger.info("unloaded %s version %d", name, v)
+            labels = self._read_labels(name)
             with self._lock:
                 self._loaded[name] = have
+                if labels is not None:
+                    self._labels[name] = labels
         with self._lock:
             for name in [n for n in self._loaded if n not in names]:
                 del self._loaded[name]
+                self._labels.pop(name, None)
                 changed = True
         return changed
+
+    def _read_labels(self, name: str) -> dict[str, int] | None:
+        """The model's labels file, or None to keep the labels in force when the file is broken."""
+        try:
+            return read_labels(self.base / name)
+        except LabelError as exc:
+            logger.error("kept the previous labels of %s: %s", name, exc)
+            return None
+
+    def labels(self, model: str) -> dict[str, int]:
+        """Label -> version of ``model`` (what ``labels.json`` said at the last refresh)."""
+        with self._lock:
+            return dict(self._labels.get(model, {}))
+
+    def resolve(self, model: str, label: str) -> int:
+        """The version a label names.
+
+        Raises:
+            UnknownLabel: with TF Serving's wording.
+        """
+        with self._lock:
+            version = self._labels.get(model, {}).get(label)
+        if version is None:
+            raise UnknownLabel(f"Unrecognized servable version label: {label}")
+        return version
 
     def get(self, model: str, version: int | None = None) -> LoadedVersion:
         """The requested version, or the newest loaded one.

@@ -108,10 +108,11 @@ ROWS: tuple[tuple[str, tuple[Panel, ...]], ...] = (
                 "A step in 'served' is a roll (or a rollback); 0 versions available pages (ModelNoAvailableVersion).",
             ),
             Panel(
-                "Backend up (per facade) and scrape targets up",
+                "Backend and key database up (per facade), scrape targets up",
                 "none",
                 (
                     Query("min by (instance) (facade_backend_up)", "backend from {{instance}}"),
+                    Query("min by (instance) (facade_key_store_up)", "key database from {{instance}}"),
                     Query("up", "{{job}} {{instance}}"),
                 ),
             ),

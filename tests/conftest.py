@@ -10,6 +10,9 @@ from training.collect import load_prices
 from training.config import TrainConfig
 from training.pipeline import RunResult, train
 
+# The real PostgreSQL and Redis servers' fixtures (postgres_url, redis_url, ...), for every test folder.
+pytest_plugins = ["tests.servers"]
+
 # A small, fast configuration on real prices: seconds, not minutes.
 SMALL = TrainConfig(
     ticker="AAPL", start=date(2019, 1, 1), end=date(2024, 12, 31), window=20, units=(8,), epochs=3, patience=2

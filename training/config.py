@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any
+from typing import Any, Literal
 
 from common.contract import DEFAULT_WINDOW
 
@@ -26,6 +26,10 @@ class TrainConfig:
     patience: int = 6
     seed: int = 42
     horizons: tuple[int, ...] = field(default=(1, 5, 10))
+    # Nominal coverages of the calibrated intervals.
+    levels: tuple[float, ...] = field(default=(0.8, 0.95))
+    # What the heads read; "linear" and "none" are ablations (the export serves "lstm" models).
+    features: Literal["lstm", "linear", "none"] = "lstm"
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -33,4 +37,5 @@ class TrainConfig:
         data["end"] = self.end.isoformat()
         data["units"] = list(self.units)
         data["horizons"] = list(self.horizons)
+        data["levels"] = list(self.levels)
         return data

@@ -92,3 +92,54 @@ def horizon_metrics(
         metrics["n"] = int(ok.sum())
         result[str(h)] = metrics
     return result
+
+
+def level_key(level: float) -> str:
+    """``0.8`` -> ``"80"``: how levels are named in metrics and replies."""
+    return f"{level * 100:g}"
+
+
+def pinball(actual: FloatArray, quantile: FloatArray, tau: float) -> FloatArray:
+    """Pinball (quantile) loss of a ``tau``-quantile forecast, elementwise."""
+    diff = actual - quantile
+    out: FloatArray = np.maximum(tau * diff, (tau - 1.0) * diff)
+    return out
+
+
+def interval_scores(
+    actual: FloatArray, lower: FloatArray, upper: FloatArray, levels: Sequence[float]
+) -> dict[str, Any]:
+    """Coverage, mean width and interval (Winkler) score per level, and the mean pinball loss.
+
+    Args:
+        actual: realised values ``[n]``.
+        lower: lower bounds ``[n, len(levels)]``, same units.
+        upper: upper bounds ``[n, len(levels)]``.
+        levels: nominal coverages ``1 - alpha``.
+
+    The Winkler score of a central ``1 - alpha`` interval is
+    ``(u - l) + (2 / alpha) * (l - y) * [y < l] + (2 / alpha) * (y - u) * [y > u]``
+    (lower is better; it rewards narrow bands and punishes misses). The pinball
+    loss is averaged over the ``2 * len(levels)`` quantiles the bounds stand for
+    (``alpha / 2`` and ``1 - alpha / 2``).
+
+    Returns:
+        ``{"80": {"coverage", "width", "winkler"}, ..., "pinball": float, "n": int}``.
+    """
+    y = actual[:, None]
+    out: dict[str, Any] = {}
+    losses = []
+    for i, level in enumerate(levels):
+        alpha = 1.0 - level
+        lo, hi = lower[:, i : i + 1], upper[:, i : i + 1]
+        below, above = (y < lo), (y > hi)
+        winkler = (hi - lo) + (2.0 / alpha) * ((lo - y) * below + (y - hi) * above)
+        out[level_key(level)] = {
+            "coverage": float(np.mean(~below & ~above)),
+            "width": float(np.mean(hi - lo)),
+            "winkler": float(np.mean(winkler)),
+        }
+        losses += [pinball(y, lo, alpha / 2.0), pinball(y, hi, 1.0 - alpha / 2.0)]
+    out["pinball"] = float(np.mean(losses))
+    out["n"] = int(actual.shape[0])
+    return out

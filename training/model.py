@@ -1,70 +1,149 @@
-"""The forecasting network: stacked LSTMs over the window, predicting a change.
+"""The forecasting network: an LSTM over standardised daily changes, with two heads.
 
-Public LSTM price models trained on levels tend to learn a lagged copy of the
-input and lose to "tomorrow = today". This one predicts the change from the
-window's last value, in scaled space: the window is made relative to its last
-value, the LSTMs read that shape, and a zero-initialised Dense head adds its
-correction to the last value. Training therefore starts *at* the persistence
-forecast and can only move away from it when validation loss improves, and
-test prices above the training maximum (scaled above 1) need no extrapolation
-of levels. Only built-in layers are used, so the model round-trips through
-``.h5`` and exports to a plain TensorFlow graph.
+Daily closes are close to a random walk in level; what is forecastable is the
+size of the next move (volatility clusters). So the network reads the window
+as daily changes divided by their own recent scale ``s`` (an exponentially
+weighted RMS, RiskMetrics' ``lambda = 0.94``, computed in the graph by
+:class:`WindowChanges`), and answers in units of ``s``:
+
+* ``next`` = last value + ``s`` * point correction (MSE loss): the scaled next
+  close. The correction starts near zero, so training starts near the
+  persistence forecast, and is shrunk after training by the factor that held
+  up on the validation period (``training.pipeline.shrink_head``).
+* ``scale`` = ``s`` * softplus(multiplier) > 0 (Laplace negative
+  log-likelihood of the realised one-day change): the predicted scale of the
+  next change, in scaled units. Its bias starts at ``softplus^-1(1)``, so
+  training starts at the EWMA scale and the LSTM learns where that is wrong.
+
+Standardising makes the network scale-free: a window at prices twice the
+training maximum (scaled above 1) looks like any other, and both outputs scale
+with it. Both heads read the LSTM features through randomly initialised
+kernels, so the LSTM layers get gradient from the first step. Everything is a
+built-in layer except :class:`WindowChanges`, which is registered as
+serializable (importing this module is enough for ``.h5`` loading) and is made
+of plain tensor ops, so the model exports to a TensorFlow graph.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
+from typing import Any, Literal
 
 import keras
+from keras import ops
 
-# Daily moves are about 1e-2 in scaled units; bring them nearer unit range for the LSTM.
-INPUT_GAIN = 20.0
-# Without it the head mostly learns the training period's drift, which costs
-# MAE out of sample (AAPL test MASE 1.003 without, 0.997 with).
-HEAD_L2 = 1e-3
+from common.contract import NEXT_OUTPUT, SCALE_OUTPUT
+
+OUTPUTS = (NEXT_OUTPUT, SCALE_OUTPUT)
+# RiskMetrics' daily decay: the EWMA the scale starts from.
+EWMA_DECAY = 0.94
+# Floor of the window's scale in scaled units (about 1e-5 of the training range), so a window of
+# equal prices gives finite standardised changes.
+SCALE_FLOOR = 1e-5
+Features = Literal["lstm", "linear", "none"]
+
+
+@keras.saving.register_keras_serializable(package="stockcast")
+class WindowChanges(keras.layers.Layer):
+    """Scaled window ``[B, W, 1]`` -> standardised daily changes ``[B, W-1, 1]`` and their scale ``[B, 1]``.
+
+    The scale is ``sqrt(sum_k w_k d_k**2 + floor**2)`` with ``w_k`` proportional to
+    ``decay**age`` (the newest change has age 0), normalised to sum to 1.
+    """
+
+    def __init__(self, decay: float = EWMA_DECAY, floor: float = SCALE_FLOOR, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.decay = float(decay)
+        self.floor = float(floor)
+
+    def call(self, window: Any) -> list[Any]:
+        changes = window[:, 1:, :] - window[:, :-1, :]
+        n = int(window.shape[1]) - 1
+        ages = ops.arange(n - 1, -1, -1, dtype="float32")
+        weights = ops.power(ops.cast(self.decay, "float32"), ages)
+        weights = ops.reshape(weights / ops.sum(weights), (1, n, 1))
+        scale = ops.sqrt(ops.sum(weights * ops.square(changes), axis=1) + self.floor**2)
+        return [changes / scale[:, :, None], scale]
+
+    def compute_output_shape(self, input_shape: tuple[int | None, ...]) -> list[tuple[int | None, ...]]:
+        batch, w = input_shape[0], input_shape[1]
+        return [(batch, None if w is None else w - 1, 1), (batch, 1)]
+
+    def get_config(self) -> dict[str, Any]:
+        config: dict[str, Any] = super().get_config()
+        config.update(decay=self.decay, floor=self.floor)
+        return config
+
+
+@keras.saving.register_keras_serializable(package="stockcast")
+def laplace_nll(change: Any, scale: Any) -> Any:
+    """Negative log-likelihood of ``change`` under a zero-centred Laplace law of that ``scale``."""
+    change = ops.cast(change, scale.dtype)
+    return ops.mean(ops.log(2.0 * scale) + ops.abs(change) / scale, axis=-1)
 
 
 def build_model(
-    window: int, *, units: Sequence[int] = (64,), learning_rate: float = 1e-3, unroll: bool = False
+    window: int,
+    *,
+    units: Sequence[int] = (64,),
+    learning_rate: float = 1e-3,
+    unroll: bool = False,
+    point_weight: float = 1.0,
+    features: Features = "lstm",
 ) -> keras.Model:
-    """Builds and compiles the LSTM.
+    """Builds and compiles the network.
 
     Args:
-        window: number of past days per input (``W``); input shape ``[batch, W, 1]``.
+        window: number of past days per input (``W``, at least 2); input ``window`` ``[batch, W, 1]``, scaled.
         units: LSTM layer sizes, first to last.
         learning_rate: Adam's learning rate.
         unroll: unroll the LSTMs over the window (a straight-line graph instead of a
             ``While`` loop). Same weights and outputs; the export uses it because one
             call then costs about half as much on a CPU.
+        point_weight: weight of the ``next`` MSE against the ``scale`` likelihood in the
+            training loss (the pipeline sets it to ``1 / mean squared daily change`` so
+            both terms are of order one).
+        features: what the heads read: ``"lstm"`` (the model), or for ablations
+            ``"linear"`` (the standardised changes, flattened: a linear model on the
+            window) and ``"none"`` (nothing: constant corrections of persistence and of
+            the EWMA scale).
 
     Returns:
-        A compiled model mapping a scaled window to the next scaled value ``[batch, 1]``.
+        A compiled model whose call returns ``{"next": [batch, 1], "scale": [batch, 1]}``.
     """
     inputs = keras.Input(shape=(window, 1), name="window")
-    last = keras.layers.Cropping1D(cropping=(window - 1, 0), name="last_value")(inputs)
-    relative = keras.layers.Subtract(name="relative")([inputs, last])
-    x = keras.layers.Rescaling(INPUT_GAIN, name="gain")(relative)
-    for i, n in enumerate(units):
-        # use_cudnn=False keeps the exported graph free of CudnnRNN ops when a GPU is visible.
-        x = keras.layers.LSTM(n, return_sequences=i < len(units) - 1, use_cudnn=False, unroll=unroll, name=f"lstm_{i}")(
-            x
-        )
-    delta = keras.layers.Dense(
-        1,
-        kernel_initializer="zeros",
-        bias_initializer="zeros",
-        # Keeps the correction small unless the data insists; see HEAD_L2.
-        kernel_regularizer=keras.regularizers.L2(HEAD_L2),
-        name="delta",
+    last = keras.layers.Flatten(name="last_value")(keras.layers.Cropping1D((window - 1, 0), name="last_step")(inputs))
+    standardised, scale = WindowChanges(name="changes")(inputs)
+    if features == "lstm":
+        x = standardised
+        for i, n in enumerate(units):
+            # use_cudnn=False keeps the exported graph free of CudnnRNN ops when a GPU is visible.
+            x = keras.layers.LSTM(
+                n, return_sequences=i < len(units) - 1, use_cudnn=False, unroll=unroll, name=f"lstm_{i}"
+            )(x)
+    elif features == "linear":
+        x = keras.layers.Flatten(name="flat_changes")(standardised)
+    else:
+        # A constant zero feature: the heads reduce to their biases.
+        x = keras.layers.Flatten(name="last_change")(keras.layers.Cropping1D((window - 2, 0))(standardised))
+        x = keras.layers.Dense(1, kernel_initializer="zeros", use_bias=False, trainable=False, name="constant")(x)
+    small = keras.initializers.RandomNormal(stddev=0.01)
+    correction = keras.layers.Dense(1, kernel_initializer=small, bias_initializer="zeros", name="delta")(x)
+    point = keras.layers.Add(name=NEXT_OUTPUT)([last, keras.layers.Multiply(name="delta_scaled")([scale, correction])])
+    # softplus(0.5413) = 1: the scale starts at the window's EWMA scale.
+    start = keras.initializers.Constant(math.log(math.e - 1.0))
+    multiplier = keras.layers.Dense(
+        1, activation="softplus", kernel_initializer=small, bias_initializer=start, name="scale_multiplier"
     )(x)
-    delta = keras.layers.Rescaling(1.0 / INPUT_GAIN, name="delta_scale")(delta)
-    last_flat = keras.layers.Flatten(name="last_flat")(last)
-    outputs = keras.layers.Add(name="next")([last_flat, delta])
-    model = keras.Model(inputs, outputs, name="lstm_forecaster")
+    # The offset keeps the scale strictly positive where softplus underflows.
+    multiplier = keras.layers.Rescaling(1.0, offset=1e-4, name="multiplier_floor")(multiplier)
+    spread = keras.layers.Multiply(name=SCALE_OUTPUT)([scale, multiplier])
+    model = keras.Model(inputs, {NEXT_OUTPUT: point, SCALE_OUTPUT: spread}, name=f"{features}_forecaster")
     # Loss and metric objects, not strings: "mse" strings break .h5 loading in Keras 3.15.
     model.compile(
         optimizer=keras.optimizers.Adam(learning_rate=learning_rate),
-        loss=keras.losses.MeanSquaredError(),
-        metrics=[keras.metrics.MeanAbsoluteError(name="mae")],
+        loss={NEXT_OUTPUT: keras.losses.MeanSquaredError(), SCALE_OUTPUT: laplace_nll},
+        loss_weights={NEXT_OUTPUT: point_weight, SCALE_OUTPUT: 1.0},
     )
     return model

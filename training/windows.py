@@ -77,3 +77,16 @@ def make_windows(series: FloatArray, targets: range, *, window: int) -> tuple[Fl
     x = views[ts - window][..., np.newaxis]
     y = series[ts][:, np.newaxis]
     return np.ascontiguousarray(x), y
+
+
+def future_values(series: FloatArray, origins: npt.NDArray[np.int64], *, horizon: int, stop: int) -> FloatArray:
+    """``out[i, h-1] = series[origins[i] + h]`` for ``h = 1..horizon``, NaN at or past row ``stop``.
+
+    What a forecast made at each origin would be scored against, limited to one
+    period (``stop`` is its end), so calibration never sees a later period.
+    """
+    idx = origins[:, None] + np.arange(1, horizon + 1)[None, :]
+    out = np.full(idx.shape, np.nan)
+    ok = idx < min(stop, series.shape[0])
+    out[ok] = series[idx[ok]]
+    return out

@@ -1,5 +1,10 @@
 """What every backend offers the facade: pinned versions with their metadata, and one way to run a signature.
 
+The two backends read metadata differently: the embedded one from the version
+folders it loads, the TF Serving one from each version's ``metadata``
+signature over gRPC (so a facade needs no model folder). Both hand the facade
+the same validated :class:`~common.metadata.VersionMetadata`.
+
 :meth:`Backend.run` is the single path to a model: it checks and casts the
 inputs against the serving contract and hands them to the backend's
 :meth:`Backend._run`. ``predict_next`` and ``forecast`` are thin on top, and
@@ -11,7 +16,6 @@ from __future__ import annotations
 import abc
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -20,15 +24,18 @@ import numpy.typing as npt
 from common.contract import (
     FORECAST,
     FORECAST_OUTPUT,
+    LOWER_OUTPUT,
     NEXT_OUTPUT,
     PRICES_INPUT,
+    SCALE_OUTPUT,
     SERVING_DEFAULT,
     STEPS_INPUT,
+    UPPER_OUTPUT,
+    VALID_OUTPUT,
     WINDOW_INPUT,
     SignatureSpec,
-    list_models,
 )
-from common.metadata import MetadataError, ScalerParams, VersionMetadata, read_metadata
+from common.metadata import ScalerParams, VersionMetadata
 from facade.errors import ModelUnavailable, NotFound
 from facade.forecasting import F32
 
@@ -56,34 +63,40 @@ class Servable:
         return self.metadata.ticker
 
 
+@dataclass(frozen=True)
+class ForecastArrays:
+    """What the ``forecast`` signature answers for a batch of rows, cut to the batch's own steps."""
+
+    forecast: F32  # [batch, steps], price units
+    lower: F32  # [batch, levels, steps], price units
+    upper: F32
+    valid: npt.NDArray[np.bool_]  # [batch]: false for a row the graph could not use (its values are NaN)
+
+
+# What a request may ask for: the newest available version (None), a version number, or a label.
+VersionRequest = int | str | None
+
+
 class Backend(abc.ABC):
-    """Base class: model discovery from the models folder, version pinning, the one inference path."""
+    """Base class: version pinning over what a backend serves, and the one inference path."""
 
     kind: str = "abstract"
 
-    def __init__(self, models_dir: Path) -> None:
-        self.models_dir = models_dir
-        self._metadata: dict[tuple[str, int], VersionMetadata] = {}
-
+    @abc.abstractmethod
     def known_models(self) -> list[str]:
-        """Models with a folder under the models directory (the deployment's source of truth)."""
-        return list_models(self.models_dir)
+        """The models this deployment serves, whether or not a version is available now."""
 
+    @abc.abstractmethod
+    def labels(self, model: str) -> dict[str, int]:
+        """Version labels of ``model`` (label -> version)."""
+
+    @abc.abstractmethod
     def read_metadata(self, model: str, version: int) -> VersionMetadata:
-        """A version's validated metadata, read once: version folders never change.
+        """A served version's validated metadata.
 
         Raises:
-            ModelUnavailable: unreadable, or not matching the serving contract (the reason says which).
+            ModelUnavailable: the version is not served, or its metadata does not match the contract.
         """
-        key = (model, version)
-        if key not in self._metadata:
-            try:
-                self._metadata[key] = read_metadata(
-                    self.models_dir / model / str(version), model=model, version=version
-                )
-            except MetadataError as exc:
-                raise ModelUnavailable(f"{model} version {version} cannot be served: {exc}") from exc
-        return self._metadata[key]
 
     def check_known(self, model: str) -> None:
         if model not in self.known_models():
@@ -140,23 +153,36 @@ class Backend(abc.ABC):
         names = tuple(outputs) if outputs is not None else tuple(t.name for t in signature.outputs)
         return await self._run(servable, signature.name, typed, names)
 
-    async def predict_next(self, servable: Servable, windows: F32) -> F32:
-        """``serving_default`` on scaled ``[batch, W, 1]`` windows -> ``[batch, 1]``."""
-        out = await self.run(servable, SERVING_DEFAULT, {WINDOW_INPUT: windows}, (NEXT_OUTPUT,))
-        return np.asarray(out[NEXT_OUTPUT], dtype=np.float32)
+    async def predict_next(self, servable: Servable, windows: F32) -> tuple[F32, F32]:
+        """``serving_default`` on scaled ``[batch, W, 1]`` windows -> ``next`` and ``scale``, each ``[batch, 1]``."""
+        out = await self.run(servable, SERVING_DEFAULT, {WINDOW_INPUT: windows})
+        return np.asarray(out[NEXT_OUTPUT], dtype=np.float32), np.asarray(out[SCALE_OUTPUT], dtype=np.float32)
 
-    async def forecast(self, servable: Servable, prices: F32, steps: npt.NDArray[np.int32]) -> F32:
-        """The in-graph ``forecast`` signature: raw ``[batch, W]`` prices -> ``[batch, max(steps)]``."""
-        out = await self.run(servable, FORECAST, {PRICES_INPUT: prices, STEPS_INPUT: steps}, (FORECAST_OUTPUT,))
+    async def forecast(self, servable: Servable, prices: F32, steps: npt.NDArray[np.int32]) -> ForecastArrays:
+        """The in-graph ``forecast`` signature: raw ``[batch, W]`` prices -> ``[batch, max(steps)]`` and validity."""
+        out = await self.run(servable, FORECAST, {PRICES_INPUT: prices, STEPS_INPUT: steps})
         # Rows batched with longer requests come back wider (batching pads along the steps axis).
-        return np.asarray(out[FORECAST_OUTPUT][:, : int(steps.max())], dtype=np.float32)
+        width = int(steps.max())
+        return ForecastArrays(
+            forecast=np.asarray(out[FORECAST_OUTPUT][:, :width], dtype=np.float32),
+            lower=np.asarray(out[LOWER_OUTPUT][:, :, :width], dtype=np.float32),
+            upper=np.asarray(out[UPPER_OUTPUT][:, :, :width], dtype=np.float32),
+            valid=np.asarray(out[VALID_OUTPUT], dtype=np.bool_),
+        )
 
-    async def pin(self, model: str) -> Servable:
-        """The newest available version of ``model`` with its metadata.
+    async def pin(
+        self, model: str, version: VersionRequest = None, *, exclude: frozenset[int] = frozenset()
+    ) -> Servable:
+        """A version of ``model`` that is available now, with its metadata.
+
+        Args:
+            model: the model name.
+            version: None for the newest available version, a version number, or a label.
+            exclude: versions not to pick when ``version`` is None (one that just failed on a replica).
 
         Raises:
-            NotFound: no such model.
-            ModelUnavailable: the model has no version available (yet).
+            NotFound: no such model, label or version.
+            ModelUnavailable: the model has no (other) version available, or a label names one not loaded.
         """
         versions = self.served().get(model)
         if not versions:
@@ -165,5 +191,21 @@ class Backend(abc.ABC):
             versions = self.served().get(model)
             if not versions:
                 raise ModelUnavailable(f"no version of model {model!r} is available on {self.kind} ({self.target})")
-        version = versions[-1]
-        return Servable(model, version, self.read_metadata(model, version))
+        if version is None:
+            candidates = [v for v in versions if v not in exclude]
+            if not candidates:
+                raise ModelUnavailable(f"no other version of model {model!r} is available (tried {sorted(exclude)})")
+            number = candidates[-1]
+        elif isinstance(version, str):
+            labels = self.labels(model)
+            if version not in labels:
+                known = ", ".join(sorted(labels)) or "none"
+                raise NotFound(f"model {model!r} has no version label {version!r} (labels: {known})")
+            number = labels[version]
+            if number not in versions:
+                raise ModelUnavailable(f"label {version!r} of model {model!r} names version {number}, not loaded now")
+        else:
+            number = version
+            if number not in versions:
+                raise NotFound(f"version {number} of model {model!r} is not available (available: {versions})")
+        return Servable(model, number, self.read_metadata(model, number))

@@ -28,7 +28,7 @@ class EmbeddedBackend(Backend):
     kind = "embedded"
 
     def __init__(self, settings: Settings) -> None:
-        super().__init__(settings.models_dir)
+        self.models_dir = settings.models_dir
         self.settings = settings
         self.repo: Any = None
         self._batchers: dict[tuple[str, int, str, tuple[str, ...]], MicroBatcher] = {}
@@ -53,9 +53,18 @@ class EmbeddedBackend(Backend):
         for batcher in self._batchers.values():
             batcher.close()
 
+    def known_models(self) -> list[str]:
+        """Models with a folder under the models directory (the deployment's source of truth)."""
+        names: list[str] = self.repo.model_names()
+        return names
+
     def served(self) -> dict[str, list[int]]:
         served: dict[str, list[int]] = self.repo.snapshot()
         return served
+
+    def labels(self, model: str) -> dict[str, int]:
+        labels: dict[str, int] = self.repo.labels(model)
+        return labels
 
     async def refresh(self) -> None:
         await asyncio.to_thread(self.repo.refresh)
@@ -72,7 +81,7 @@ class EmbeddedBackend(Backend):
             raise VersionGone(str(exc)) from exc
 
     def read_metadata(self, model: str, version: int) -> VersionMetadata:
-        # The repository validated it when it loaded the version.
+        # The repository validated it when it loaded the version (and refused the version if it did not match).
         metadata: VersionMetadata = self._loaded(model, version).metadata
         return metadata
 

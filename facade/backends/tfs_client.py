@@ -8,6 +8,7 @@ errors in one place (:func:`map_rpc_error`).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -15,6 +16,8 @@ import grpc
 import numpy as np
 import numpy.typing as npt
 
+from common.contract import METADATA_OUTPUT, METADATA_SIGNATURE, PROBE_INPUT, PROBE_TENSOR
+from common.metadata import MetadataError, VersionMetadata, parse_metadata
 from facade.errors import FacadeError, InferenceError, ModelUnavailable, UpstreamTimeout, VersionGone
 from facade.protos import tfs_lite_pb2 as pb
 
@@ -26,6 +29,7 @@ _DTYPES: dict[Any, tuple[Any, str]] = {
     np.dtype(np.float64): (pb.DT_DOUBLE, "double_val"),
     np.dtype(np.int32): (pb.DT_INT32, "int_val"),
     np.dtype(np.int64): (pb.DT_INT64, "int64_val"),
+    np.dtype(np.bool_): (pb.DT_BOOL, "bool_val"),
 }
 _NUMPY = {enum: dtype.type for dtype, (enum, _) in _DTYPES.items()}
 _FIELD = {enum: field for enum, field in _DTYPES.values()}
@@ -42,19 +46,28 @@ def encode(array: npt.NDArray[Any]) -> pb.TensorProto:
 
 
 def decode(proto: pb.TensorProto) -> npt.NDArray[Any]:
-    """Decodes a TensorProto carrying ``tensor_content`` or the typed ``*_val`` field."""
+    """Decodes a TensorProto carrying ``tensor_content`` or the typed ``*_val`` field (strings: ``bytes`` objects)."""
+    shape = tuple(d.size for d in proto.tensor_shape.dim)
+    count = int(np.prod(shape)) if shape else 1
+    if proto.dtype == pb.DT_STRING:  # never in tensor_content
+        strings = np.empty(len(proto.string_val), dtype=object)
+        strings[:] = list(proto.string_val)
+        return _fill(strings, count).reshape(shape)
     if proto.dtype not in _NUMPY:
         raise InferenceError(f"unsupported tensor dtype {proto.dtype} in TF Serving's reply")
-    shape = tuple(d.size for d in proto.tensor_shape.dim)
     dtype = np.dtype(_NUMPY[proto.dtype]).newbyteorder("<")
     if proto.tensor_content:
         values = np.frombuffer(proto.tensor_content, dtype=dtype)
     else:
-        values = np.asarray(getattr(proto, _FIELD[proto.dtype]), dtype=dtype)
-        count = int(np.prod(shape)) if shape else 1
-        if values.size == 1 and count > 1:
-            values = np.full(count, values[0], dtype=dtype)  # TF's "one value fills the tensor" rule
+        values = _fill(np.asarray(getattr(proto, _FIELD[proto.dtype]), dtype=dtype), count)
     return values.reshape(shape).astype(dtype.newbyteorder("="))
+
+
+def _fill(values: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
+    """TensorFlow's rule for the typed fields: a single value fills the whole tensor."""
+    if values.size == 1 and count > 1:
+        return np.full(count, values[0], dtype=values.dtype)
+    return values
 
 
 def map_rpc_error(exc: grpc.RpcError, *, target: str, what: str) -> FacadeError:
@@ -70,6 +83,27 @@ def map_rpc_error(exc: grpc.RpcError, *, target: str, what: str) -> FacadeError:
     return InferenceError(f"TF Serving at {target} failed {what} ({code.name if code else 'error'}): {details}")
 
 
+# Client-side load balancing and retries (gRPC service config). round_robin spreads calls over every address
+# the target resolves to: with `dns:///<headless service>:8500`, every TF Serving pod. A call that fails with
+# UNAVAILABLE (a pod going away) or NOT_FOUND (a replica that has not loaded the pinned version yet) is retried,
+# and round_robin sends the retry to the next address. Everything else fails at once.
+SERVICE_CONFIG = {
+    "loadBalancingConfig": [{"round_robin": {}}],
+    "methodConfig": [
+        {
+            "name": [{"service": PREDICT.split("/")[1]}, {"service": GET_MODEL_STATUS.split("/")[1]}],
+            "retryPolicy": {
+                "maxAttempts": 3,
+                "initialBackoff": "0.01s",
+                "maxBackoff": "0.1s",
+                "backoffMultiplier": 2,
+                "retryableStatusCodes": ["UNAVAILABLE", "NOT_FOUND"],
+            },
+        }
+    ],
+}
+
+
 class TFServingClient:
     """One channel, opened once and reused; closed with :meth:`close`."""
 
@@ -79,12 +113,15 @@ class TFServingClient:
         self.channel = grpc.aio.insecure_channel(
             target,
             options=[
+                ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
                 ("grpc.enable_retries", 1),
                 # Reconnect quickly when TF Serving comes back, instead of backing off for minutes.
                 ("grpc.initial_reconnect_backoff_ms", 250),
                 ("grpc.min_reconnect_backoff_ms", 250),
                 ("grpc.max_reconnect_backoff_ms", 2000),
+                # Keepalive pings on busy connections find a dead pod in seconds, not at the TCP timeout.
                 ("grpc.keepalive_time_ms", 30_000),
+                ("grpc.keepalive_timeout_ms", 10_000),
                 ("grpc.max_receive_message_length", 16 * 1024 * 1024),
             ],
         )
@@ -123,6 +160,31 @@ class TFServingClient:
         if missing:
             raise InferenceError(f"TF Serving's reply lacks the outputs {missing}")
         return reply.model_spec.version.value, {name: decode(reply.outputs[name]) for name in outputs}
+
+    async def metadata(self, model: str, version: int) -> VersionMetadata:
+        """A served version's metadata, from its own ``metadata`` signature.
+
+        Raises:
+            MetadataError: the version has no such signature, or its metadata does not match the contract.
+            VersionGone, ModelUnavailable, UpstreamTimeout: as for :meth:`predict`.
+        """
+        try:
+            _, out = await self.predict(
+                model,
+                version=version,
+                signature=METADATA_SIGNATURE,
+                inputs={PROBE_INPUT: np.zeros(1, dtype=PROBE_TENSOR.dtype)},
+                outputs=(METADATA_OUTPUT,),
+            )
+        except InferenceError as exc:
+            raise MetadataError(
+                f"{model} version {version} answers no {METADATA_SIGNATURE!r} signature ({exc.detail}); "
+                "publish it again with this release's exporter"
+            ) from exc
+        meta = parse_metadata(bytes(out[METADATA_OUTPUT][0]), where=f"{model} version {version}'s metadata")
+        if (meta.model, meta.version) != (model, version):
+            raise MetadataError(f"{model} version {version} describes itself as {meta.model} version {meta.version}")
+        return meta
 
     async def available_versions(self, model: str) -> list[int]:
         """Versions of ``model`` in state AVAILABLE, ascending; [] when it has none."""

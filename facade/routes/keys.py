@@ -47,18 +47,18 @@ async def _key_request(request: Request) -> KeyRequest:
 async def generate_api_key(request: Request, keys: KeyStoreDep, limits: RateLimitsDep) -> NewKey:
     """Mint an API key; the response is the only time the key is shown."""
     body = await _key_request(request)
-    request.state.rate_headers = limits.spend_minting()
-    record, secret = keys.create(body.name)
+    request.state.rate_headers = await limits.spend_minting()
+    record, secret = await keys.create(body.name)
     return NewKey(**asdict(record), api_key=secret)
 
 
 @router.get("/api_keys", response_model=list[KeyInfo], responses=errors(401, 422, 429))
 async def list_keys(keys: KeyStoreDep) -> list[KeyInfo]:
     """List keys by id and name (never their secrets)."""
-    return [KeyInfo(**asdict(r)) for r in keys.list()]
+    return [KeyInfo(**asdict(r)) for r in await keys.list()]
 
 
 @router.delete("/api_keys/{key_id}", response_model=KeyInfo, responses=errors(401, 404, 422, 429))
 async def revoke_key(key_id: str, keys: KeyStoreDep) -> KeyInfo:
     """Revoke a key; requests with it are refused from then on."""
-    return KeyInfo(**asdict(keys.revoke(key_id)))
+    return KeyInfo(**asdict(await keys.revoke(key_id)))

@@ -25,6 +25,7 @@ from facade.openapi import errors
 from facade.schemas import (
     TICKER_MAX_CHARS,
     TICKER_PATTERN,
+    Band,
     PredictRequest,
     PredictResponse,
     Timings,
@@ -81,6 +82,7 @@ async def _respond(
         signature=result.signature,
         steps=steps,
         forecast=result.forecast,
+        intervals={level: Band(lower=lo, upper=hi) for level, (lo, hi) in result.intervals.items()},
         last_price=result.last_price,
         timings=Timings(
             total_ms=round(total, 3),

@@ -12,10 +12,11 @@ gRPC server. The poisoning client alternates two attacks:
 - **below the checks**: rows handed straight to ``backend.forecast``, the call
   the forecast use case makes, so on the embedded backend they join the same
   micro-batches as the normal clients' rows (zeros, negatives, NaN and steps
-  the graph refuses). Today the graph asserts on them and the batcher retries
-  a failed batch request by request; once the ``forecast`` signature masks
-  invalid rows instead, they come back marked invalid. Either way the normal
-  clients' requests must all succeed, which is what is counted.
+  out of range). The ``forecast`` signature masks such rows and reports them
+  in its ``valid`` output instead of failing the batch; a version exported
+  before that contract asserted on them instead, and then the micro-batcher
+  re-runs a failed batch request by request. Either way the normal clients'
+  requests must all succeed, which is what is counted.
 """
 
 from __future__ import annotations
@@ -107,7 +108,7 @@ class _BatchRetries(logging.Handler):
 def _settings(workdir: Path, models_dir: Path, grpc_target: str | None, port: int) -> Settings:
     values: dict[str, Any] = {
         "admin_token": secrets.token_urlsafe(24),
-        "keys_db": workdir / f"keys-{port}.sqlite3",
+        "keys_url": f"sqlite:///{workdir / f'keys-{port}.sqlite3'}",
         "models_dir": models_dir,
         "backend": "tfserving" if grpc_target else "embedded",
         "tfserving_address": grpc_target,
@@ -126,8 +127,10 @@ async def _inject(app: Any, price: float, steps: int) -> str:
     try:
         out = await backend.forecast(servable, prices, np.array([steps], dtype=np.int32))
     except Exception as exc:
-        return f"refused ({type(exc).__name__})"
-    return "answered, finite" if np.isfinite(out).all() else "answered, marked invalid (non-finite)"
+        return f"refused ({type(exc).__name__})"  # a signature that asserts on the row (contract v1)
+    if not bool(out.valid[0]):
+        return "answered, marked invalid"  # the contract: the row is masked, its outputs NaN
+    return "answered as valid"
 
 
 def run(*, models_dir: Path, workdir: Path, grpc_target: str | None, clients: int, duration_s: float) -> PoisonReport:

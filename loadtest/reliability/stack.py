@@ -46,7 +46,7 @@ def facade_env(
         "FACADE_ADMIN_TOKEN": admin_token,
         "FACADE_BACKEND": "tfserving" if grpc_target else "embedded",
         "FACADE_MODELS_DIR": str(models_dir),
-        "FACADE_KEYS_DB": str(keys_db),
+        "FACADE_KEYS_URL": f"sqlite:///{keys_db}",  # an absolute path: sqlite:////abs/keys.sqlite3
         "FACADE_PORT": str(port),
         "FACADE_LOG_JSON": "true",
         "FACADE_VERSION_REFRESH_S": "0.2",

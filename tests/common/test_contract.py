@@ -29,20 +29,27 @@ RENAMED = r"""
 import dataclasses
 import common.contract as c
 
-def rename(tensor, name):
-    return dataclasses.replace(tensor, name=name)
+# Every tensor and signature gets a new name, and every constant that spells one follows it.
+tensors = {k: v for k, v in vars(c).items() if isinstance(v, c.TensorSpec)}
+renamed = {t.name: dataclasses.replace(t, name="x_" + t.name) for t in tensors.values()}
 
-c.WINDOW_TENSOR = rename(c.WINDOW_TENSOR, "scaled_window")
-c.NEXT_TENSOR = rename(c.NEXT_TENSOR, "next_scaled")
-c.PRICES_TENSOR = rename(c.PRICES_TENSOR, "closes")
-c.STEPS_TENSOR = rename(c.STEPS_TENSOR, "horizon")
-c.FORECAST_TENSOR = rename(c.FORECAST_TENSOR, "path")
-c.SERVING_DEFAULT = c.SignatureSpec("one_step", (c.WINDOW_TENSOR,), (c.NEXT_TENSOR,))
-c.FORECAST = c.SignatureSpec("multi_step", (c.PRICES_TENSOR, c.STEPS_TENSOR), (c.FORECAST_TENSOR,))
-c.SIGNATURES = (c.SERVING_DEFAULT, c.FORECAST)
-c.DEFAULT_SIGNATURE, c.FORECAST_SIGNATURE = c.SERVING_DEFAULT.name, c.FORECAST.name
-c.WINDOW_INPUT, c.NEXT_OUTPUT = c.WINDOW_TENSOR.name, c.NEXT_TENSOR.name
-c.PRICES_INPUT, c.STEPS_INPUT, c.FORECAST_OUTPUT = c.PRICES_TENSOR.name, c.STEPS_TENSOR.name, c.FORECAST_TENSOR.name
+def rename(spec):
+    inputs, outputs = (tuple(renamed[t.name] for t in ts) for ts in (spec.inputs, spec.outputs))
+    return c.SignatureSpec("sig_" + spec.name, inputs, outputs)
+
+signature_names = {s.name for s in c.SIGNATURES}
+for key, value in list(vars(c).items()):
+    if isinstance(value, c.TensorSpec):
+        setattr(c, key, renamed[value.name])
+    elif isinstance(value, c.SignatureSpec):
+        setattr(c, key, rename(value))
+    elif key.endswith(("_INPUT", "_OUTPUT")):
+        setattr(c, key, renamed[value].name)
+    elif key.endswith("_SIGNATURE"):
+        assert value in signature_names, key
+        setattr(c, key, "sig_" + value)
+c.SIGNATURES = tuple(rename(s) for s in c.SIGNATURES)
+assert c.FORECAST_SIGNATURE == "sig_forecast" and c.FORECAST.outputs[0].name == "x_forecast"
 c.METADATA_FILE = "version.json"
 c.WARMUP_FILE = "warmup_records"
 c.RUN_METRICS_FILE = "evaluation.json"
@@ -83,9 +90,9 @@ assert repo.versions("aapl") == [1]
 server, port = serve(repo)
 prices = load_prices("AAPL", config.start, config.end).prices[-30:]
 for extra in ({"backend": "embedded"}, {"backend": "tfserving", "tfserving_address": f"127.0.0.1:{port}"}):
-    for mode, sig in (("graph", "multi_step"), ("loop", "one_step")):
+    for mode, sig in (("graph", "sig_forecast"), ("loop", "sig_serving_default")):
         settings = Settings(
-            _env_file=None, admin_token="t" * 32, keys_db=tmp / "keys.db", models_dir=tmp / "models",
+            _env_file=None, admin_token="t" * 32, keys_url=f"sqlite:///{tmp / 'keys.db'}", models_dir=tmp / "models",
             forecast_mode=mode, **extra,
         )
         with TestClient(create_app(settings)) as client:

@@ -8,6 +8,7 @@ from sklearn.preprocessing import MinMaxScaler
 
 from common.contract import FORECAST, SERVING_DEFAULT, metadata_path
 from common.metadata import MetadataError, ScalerParams, VersionMetadata, read_metadata, signature_docs
+from tests.factories import interval_tables
 from tests.factories import metadata_doc as valid
 
 
@@ -35,7 +36,7 @@ def test_a_valid_version_round_trips(tmp_path: Path) -> None:
 
 
 def test_unknown_keys_from_a_later_exporter_are_ignored(tmp_path: Path) -> None:
-    assert read_metadata(write(tmp_path, valid(intervals={"levels": [80, 95]}))).version == 3
+    assert read_metadata(write(tmp_path, valid(drift_reference={"median": 180.0}))).version == 3
 
 
 def _drop_tensor(window: int) -> dict[str, Any]:
@@ -54,15 +55,39 @@ def _drop_tensor(window: int) -> dict[str, Any]:
         (valid(signatures={}), f"signature {SERVING_DEFAULT.name!r} is missing"),
         (valid(signatures={k: v.model_dump() for k, v in signature_docs(60).items()}), "the contract says"),
         (valid(signatures=_drop_tensor(20)), "lacks tensor 'steps'"),
-        (valid(schema_version=2), "schema_version"),
         ({k: v for k, v in valid().items() if k != "scaler"}, "scaler: Field required"),
+        (valid(intervals=interval_tables() | {"levels": [0.5, 0.9]}), "are not the contract's (0.8, 0.95)"),
+        (valid(intervals=interval_tables() | {"lower": [[-1.0] * 10] * 2}), "2 rows of 365 multipliers"),
+        (valid(intervals=interval_tables() | {"upper": interval_tables()["lower"]}), "below its upper one"),
+        (valid(intervals=interval_tables() | {"lower": [[float("nan")] * 365] * 2}), "not finite"),
+        ({k: v for k, v in valid().items() if k != "intervals"}, "intervals: Field required"),
     ],
-    ids=["json", "window", "scaler-range", "scaler-kind", "no-sig", "wrong-shape", "no-tensor", "schema", "missing"],
+    ids=[
+        "json",
+        "window",
+        "scaler-range",
+        "scaler-kind",
+        "no-sig",
+        "wrong-shape",
+        "no-tensor",
+        "missing",
+        "levels",
+        "table-shape",
+        "crossed",
+        "nan",
+        "no-intervals",
+    ],
 )
 def test_invalid_metadata_is_refused_with_the_reason(tmp_path: Path, doc: dict[str, Any] | str, reason: str) -> None:
     with pytest.raises(MetadataError, match="does not match the serving contract") as caught:
         read_metadata(write(tmp_path, doc))
     assert reason in str(caught.value)
+
+
+@pytest.mark.parametrize("schema", [1, 3])
+def test_a_version_of_another_metadata_schema_is_refused_with_what_to_do(tmp_path: Path, schema: int) -> None:
+    with pytest.raises(MetadataError, match=r"reads schema 2\): publish the training run again"):
+        read_metadata(write(tmp_path, valid(schema_version=schema)))
 
 
 def test_a_version_must_describe_itself(tmp_path: Path) -> None:
@@ -73,3 +98,14 @@ def test_a_version_must_describe_itself(tmp_path: Path) -> None:
         read_metadata(folder, model="msft")
     with pytest.raises(MetadataError, match="cannot read"):
         read_metadata(tmp_path / "nowhere")
+
+
+def test_bounds_add_the_multipliers_times_the_origin_scale() -> None:
+    meta = VersionMetadata.model_validate(valid())
+    point = np.array([[1.0, 2.0, 3.0], [10.0, 10.0, 10.0]])
+    lower, upper = meta.intervals.bounds(point, np.array([0.5, 2.0]))
+    assert lower.shape == upper.shape == (2, 2, 3)
+    table = np.asarray(meta.intervals.lower)
+    np.testing.assert_allclose(lower[1, 0], 10.0 + table[0, :3] * 2.0)
+    np.testing.assert_allclose(upper[0, 1], point[0] + np.asarray(meta.intervals.upper)[1, :3] * 0.5)
+    assert [meta.intervals.label(v) for v in (0.8, 0.95, 0.975)] == ["80", "95", "97.5"]

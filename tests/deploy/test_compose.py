@@ -7,6 +7,7 @@ import subprocess
 import tomllib
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 import yaml
@@ -15,6 +16,9 @@ from tensorflow_serving.config import model_server_config_pb2
 
 from common.naming import model_name
 from facade.config import Settings
+from facade.keystore import sqlite_path
+from tests.deploy.facade_settings import is_setting
+from tests.deploy.k8s import container, get
 from tests.facade.test_layering import grpc_path_packages
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -34,6 +38,14 @@ def mounts(service: str) -> dict[str, str]:
         source, target, *_ = spec.split(":")
         out[target] = source
     return out
+
+
+SCALE_FACADES = ("facade-1", "facade-2")
+
+
+def _default(value: str) -> str:
+    """A compose value with each ``${VAR:-default}`` resolved to its default."""
+    return re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", value)
 
 
 def test_docker_compose_config_validates() -> None:
@@ -71,7 +83,9 @@ def test_images_are_pinned() -> None:
         image = service.get("image", "")
         image = re.sub(r"\$\{[A-Z_]+:-([^}]+)\}", r"\1", image)  # the default a variable falls back to
         assert ":" in image and not image.endswith(":latest"), (name, image)
-        assert re.search(r":v?\d+\.\d+\.\d+$", image), (name, image)
+        # PostgreSQL numbers its releases major.minor (15.10 is a full version); the others major.minor.patch.
+        pattern = r"postgres:\d+\.\d+$" if image.startswith("postgres:") else r":v?\d+\.\d+\.\d+$"
+        assert re.search(pattern, image), (name, image)
     for dockerfile in (ROOT / "docker").glob("*.Dockerfile"):
         for line in dockerfile.read_text().splitlines():
             if line.startswith("FROM "):
@@ -143,8 +157,12 @@ def test_facade_environment_matches_its_settings() -> None:
     assert env["FACADE_BACKEND"] == "tfserving" and env["FACADE_ENVIRONMENT"] == "production"
     assert SERVICES["facade"]["ports"] == [f"{env['FACADE_PORT']}:{env['FACADE_PORT']}"]
     m = mounts("facade")
-    assert m[env["FACADE_MODELS_DIR"]] == "models" and "/models:ro" in " ".join(SERVICES["facade"]["volumes"])
-    assert m[str(Path(env["FACADE_KEYS_DB"]).parent)] == "keys"
+    # No model folder: the models come from TF Serving's own models.config, everything else over gRPC.
+    assert "models" not in m.values() and "FACADE_MODELS_DIR" not in env
+    config = Path(env["FACADE_MODEL_CONFIG_FILE"])
+    assert m[str(config.parent)] == "./serving_config" and (ROOT / "serving_config" / config.name).is_file()
+    assert mounts("tfserving")[str(config.parent)] == "./serving_config"
+    assert m[str(sqlite_path(env["FACADE_KEYS_URL"]).parent)] == "keys"
     assert SERVICES["facade"]["depends_on"]["tfserving"]["condition"] == "service_healthy"
     dockerfile = (ROOT / "docker" / "facade.Dockerfile").read_text()
     assert f"EXPOSE {env['FACADE_PORT']}" in dockerfile
@@ -194,17 +212,22 @@ DEPLOYMENT_CHOICES = {
     "FACADE_BACKEND",
     "FACADE_TFSERVING_ADDRESS",
     "FACADE_MODELS_DIR",
-    "FACADE_KEYS_DB",
+    "FACADE_KEYS_URL",
     "FACADE_HOST",
     "FACADE_WORKERS",
+    # The scale profile's shared state and its models without a model folder.
+    "FACADE_RATE_LIMIT_STORAGE",
+    "FACADE_MODEL_CONFIG_FILE",
 }
 
 
 def _shipped_facade_values() -> list[tuple[str, str, str]]:
     """(where, variable, value) of each FACADE_* value in compose (${VAR:-x} defaults resolved) and .env.example."""
     out = []
-    for key, value in SERVICES["facade"]["environment"].items():
-        out.append(("docker-compose.yml", key, re.sub(r"\$\{[A-Z_]+:-([^}]*)\}", r"\1", str(value))))
+    for service in ("facade", *SCALE_FACADES):
+        for key, value in SERVICES[service]["environment"].items():
+            if key.startswith("FACADE_"):
+                out.append((f"docker-compose.yml {service}", key, _default(str(value))))
     for line in (ROOT / ".env.example").read_text().splitlines():
         if line.startswith("FACADE_") and "=" in line:
             key, value = line.split("=", 1)
@@ -214,10 +237,86 @@ def _shipped_facade_values() -> list[tuple[str, str, str]]:
 
 @pytest.mark.parametrize(("where", "key", "value"), _shipped_facade_values(), ids=lambda v: str(v))
 def test_shipped_configuration_agrees_with_the_code_defaults(where: str, key: str, value: str) -> None:
-    field = key.removeprefix("FACADE_").lower()
-    assert field in Settings.model_fields, f"{where}: {key} is not a facade setting"
+    assert is_setting(key), f"{where}: {key} is not a facade setting"
     if key in DEPLOYMENT_CHOICES:
         return
+    field = key.removeprefix("FACADE_").lower()
     default = Settings.model_fields[field].default
     parsed = type(default)(value) if default is not None else value
     assert parsed == default, f"{where} ships {key}={value}, the code's default is {default!r}"
+
+
+# --- The scale profile: the multi-replica setup on one host -------------------------------------------
+
+
+def test_scale_profile_holds_the_shared_stores_and_two_facades() -> None:
+    scale = {name for name, s in SERVICES.items() if "scale" in s.get("profiles", [])}
+    assert scale == {"postgres", "redis", *SCALE_FACADES}
+    for name in scale:
+        assert SERVICES[name]["profiles"] == ["scale"], name
+        assert SERVICES[name]["healthcheck"]["test"][0] == "CMD", name
+    # The second replica is the first one with another host port, nothing else.
+    one, two = (SERVICES[n] for n in SCALE_FACADES)
+    assert {k: v for k, v in one.items() if k != "ports"} == {k: v for k, v in two.items() if k != "ports"}
+
+
+def test_scale_facades_read_no_model_folder_and_share_keys_and_quotas() -> None:
+    env: dict[str, str] = SERVICES["facade-1"]["environment"]
+    for key in env:
+        assert is_setting(key) or key == "PROMETHEUS_MULTIPROC_DIR", key
+    assert env["FACADE_BACKEND"] == "tfserving" and env["FACADE_ENVIRONMENT"] == "production"
+    assert env["FACADE_TFSERVING_ADDRESS"] == f"dns:///tfserving:{FLAGS['port']}"
+    m = mounts("facade-1")
+    assert "FACADE_MODELS_DIR" not in env and "models" not in m.values()
+    # The file TF Serving reads, at the same path.
+    assert env["FACADE_MODEL_CONFIG_FILE"] == FLAGS["model_config_file"]
+    assert m[str(Path(env["FACADE_MODEL_CONFIG_FILE"]).parent)] == mounts("tfserving")["/config"]
+    postgres: dict[str, str] = SERVICES["postgres"]["environment"]
+    keys = urlsplit(_default(env["FACADE_KEYS_URL"]))
+    assert (keys.scheme, keys.hostname, keys.port) == ("postgresql", "postgres", 5432)
+    assert keys.username == postgres["POSTGRES_USER"] and keys.path == f"/{postgres['POSTGRES_DB']}"
+    assert keys.password == _default(postgres["POSTGRES_PASSWORD"]), "the URL carries the server's password"
+    assert "${POSTGRES_PASSWORD" in env["FACADE_KEYS_URL"], "one variable sets both"
+    quotas = urlsplit(env["FACADE_RATE_LIMIT_STORAGE"])
+    assert (quotas.scheme, quotas.hostname, quotas.port) == ("redis", "redis", 6379)
+    for dependency in ("tfserving", "postgres", "redis"):
+        assert SERVICES["facade-1"]["depends_on"][dependency]["condition"] == "service_healthy"
+    # The same knobs as the single-host facade.
+    for key in ("FACADE_ADMIN_TOKEN", "FACADE_WORKERS", "FACADE_FORECAST_MODE", "FACADE_RATE_LIMIT_PER_KEY"):
+        assert env[key] == SERVICES["facade"]["environment"][key], key
+
+
+def test_scale_facades_run_on_a_read_only_root_with_metrics_in_tmpfs() -> None:
+    facade = SERVICES["facade-1"]
+    assert facade["read_only"] is True and facade["tmpfs"] == ["/tmp"]
+    assert facade["environment"]["PROMETHEUS_MULTIPROC_DIR"].startswith("/tmp/")
+    assert all(v.endswith(":ro") for v in facade["volumes"])
+
+
+def test_scale_profile_publishes_only_the_facades_and_only_on_loopback() -> None:
+    assert "ports" not in SERVICES["postgres"] and "ports" not in SERVICES["redis"]
+    published = [SERVICES[n]["ports"] for n in SCALE_FACADES]
+    assert published == [["127.0.0.1:8001:8000"], ["127.0.0.1:8002:8000"]]
+    assert all(p[0].endswith(f":{SERVICES['facade-1']['environment']['FACADE_PORT']}") for p in published)
+
+
+def test_scale_profile_validates_with_docker_compose() -> None:
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        pytest.skip("docker-compose is not installed (.ci/run installs Debian's package)")
+    env = {k: v for k, v in os.environ.items() if k != "POSTGRES_PASSWORD"} | {"FACADE_ADMIN_TOKEN": "x" * 32}
+    out = subprocess.run(
+        [exe, "--profile", "scale", "config"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60
+    )
+    assert out.returncode == 0, out.stderr
+    resolved = yaml.safe_load(out.stdout)["services"]
+    for name in SCALE_FACADES:
+        assert resolved[name]["read_only"] is True
+        assert resolved[name]["environment"]["FACADE_KEYS_URL"].startswith("postgresql://stockcast:")
+    assert resolved["facade-2"]["ports"] != resolved["facade-1"]["ports"]
+
+
+def test_dev_overlay_runs_the_stores_compose_runs() -> None:
+    """One PostgreSQL and one Redis version for both single-host and cluster development setups."""
+    assert container(get("dev", "StatefulSet", "postgres"), "postgres")["image"] == SERVICES["postgres"]["image"]
+    assert container(get("dev", "Deployment", "redis"), "redis")["image"] == SERVICES["redis"]["image"]

@@ -7,11 +7,11 @@ import pytest
 import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 
-from common.contract import MAX_FORECAST_STEPS, SIGNATURES
-from common.metadata import VersionMetadata, read_metadata
+from common.contract import INTERVAL_LEVELS, MAX_FORECAST_STEPS, SIGNATURES, metadata_asset_path
+from common.metadata import VersionMetadata, parse_metadata, read_metadata
 from tests.conftest import SMALL
 from training import artifacts
-from training.evaluate import recursive_forecast
+from training.intervals import IntervalCalibration, forecast_intervals
 from training.pipeline import RunResult
 
 pytestmark = pytest.mark.slow
@@ -36,37 +36,90 @@ def windows(n: int, seed: int = 0) -> np.ndarray:
 def test_serving_default_matches_the_h5_model(v1: Any, small_run: RunResult) -> None:
     x = windows(16)
     keras_model = artifacts.load_model(small_run.run_dir)
-    exported = v1.signatures["serving_default"](window=tf.constant(x))["next"].numpy()
-    np.testing.assert_allclose(exported, keras_model.predict(x, verbose=0), atol=1e-5)
+    exported = v1.signatures["serving_default"](window=tf.constant(x))
+    expected = keras_model.predict(x, verbose=0)
+    for name in ("next", "scale"):
+        np.testing.assert_allclose(exported[name].numpy(), expected[name], rtol=1e-5, atol=1e-6)
+    assert (exported["scale"].numpy() > 0).all()
 
 
-def test_forecast_equals_the_python_loop_with_the_scaler(v1: Any, small_run: RunResult) -> None:
+def test_forecast_and_intervals_equal_trainings_reference(v1: Any, small_run: RunResult) -> None:
+    """The graph's point paths and bands are those training.intervals computes from the .h5 and metrics.json."""
     scaler = artifacts.load_scaler(small_run.run_dir)
-    prices = scaler.inverse_transform(windows(4, seed=1)[:, :, 0].reshape(-1, 1)).reshape(4, W).astype(np.float32)
+    keras_model = artifacts.load_model(small_run.run_dir)
+    calibration = IntervalCalibration.from_json(small_run.metrics["intervals"])
+    scaled = windows(4, seed=1)
+    prices = scaler.inverse_transform(scaled[:, :, 0].reshape(-1, 1)).reshape(4, W).astype(np.float32)
     steps = np.array([1, 5, 10, 3], dtype=np.int32)
-    got = v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))["forecast"].numpy()
-    assert got.shape == (4, 10)
-
-    def predict(w: np.ndarray) -> np.ndarray:
-        return v1.signatures["serving_default"](window=tf.constant(w.astype(np.float32)))["next"].numpy()
-
-    scaled = scaler.transform(prices.reshape(-1, 1)).reshape(4, W, 1)
-    expected = scaler.inverse_transform(recursive_forecast(scaled, steps=10, predict=predict).reshape(-1, 1)).reshape(
-        4, 10
+    got = v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
+    assert got["forecast"].shape == (4, 10) and got["lower"].shape == got["upper"].shape == (
+        4,
+        len(INTERVAL_LEVELS),
+        10,
     )
+
+    exact = scaler.transform(prices.reshape(-1, 1)).reshape(4, W, 1)  # the windows the graph scaled itself
+    point, lower, upper = forecast_intervals(keras_model.predict_on_batch, exact, steps=10, calibration=calibration)
+
+    def unscale(a: np.ndarray) -> np.ndarray:
+        return scaler.inverse_transform(a.reshape(-1, 1)).reshape(a.shape)
+
     for row, n in enumerate(steps):
-        np.testing.assert_allclose(got[row, :n], expected[row, :n], rtol=1e-4)
-        assert not got[row, n:].any()  # past a row's own horizon: zeros
+        np.testing.assert_allclose(got["forecast"].numpy()[row, :n], unscale(point)[row, :n], rtol=1e-4)
+        for name, ref in (("lower", lower), ("upper", upper)):
+            np.testing.assert_allclose(got[name].numpy()[row, :, :n], unscale(ref)[row, :, :n], rtol=1e-4)
+            assert not got[name].numpy()[row, :, n:].any()  # past a row's own horizon: zeros
+        assert not got["forecast"].numpy()[row, n:].any()
+    band = got["upper"].numpy() - got["lower"].numpy()
+    assert (band[:, 1, :1] > band[:, 0, :1]).all()  # the 95% band is wider than the 80% one
 
 
-@pytest.mark.parametrize(
-    ("steps", "prices_value", "message"),
-    [(0, 100.0, "steps must be at least 1"), (MAX_FORECAST_STEPS + 1, 100.0, "at most"), (3, -1.0, "positive")],
-)
-def test_forecast_rejects_bad_inputs(v1: Any, steps: int, prices_value: float, message: str) -> None:
-    prices = np.full((1, W), prices_value, dtype=np.float32)
-    with pytest.raises(tf.errors.InvalidArgumentError, match=message):
-        v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant([steps]))
+def test_one_rows_bad_values_never_fail_or_change_its_batch(v1: Any, small_run: RunResult) -> None:
+    """TF Serving batches clients' rows together: a bad row is reported, the others get their own answers."""
+    scaler = artifacts.load_scaler(small_run.run_dir)
+    good = scaler.inverse_transform(windows(1, seed=2)[0]).reshape(1, W).astype(np.float32)
+    bad_rows = {
+        "steps 0": (good, 0),
+        "steps over the maximum": (good, MAX_FORECAST_STEPS + 1),
+        "steps 10**9": (good, 10**9),
+        "negative price": (np.where(np.arange(W) == 3, -1.0, good).astype(np.float32), 5),
+        "NaN": (np.where(np.arange(W) == 0, np.nan, good).astype(np.float32), 5),
+        "infinity": (np.where(np.arange(W) == W - 1, np.inf, good).astype(np.float32), 5),
+        "subnormal 1e-40": (np.full((1, W), 1e-40, dtype=np.float32), 5),
+    }
+    prices = np.concatenate([good, *(p for p, _ in bad_rows.values()), good])
+    steps = np.array([4, *(n for _, n in bad_rows.values()), 7], dtype=np.int32)
+    out = v1.signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
+    valid, forecast = out["valid"].numpy(), out["forecast"].numpy()
+    assert valid.tolist() == [True] + [False] * len(bad_rows) + [True]
+    assert forecast.shape == (len(steps), 7)  # the bad rows' steps did not widen (or lengthen) the batch
+    assert np.isnan(forecast[1:-1]).all()
+    alone = v1.signatures["forecast"](prices=tf.constant(good), steps=tf.constant([7]))["forecast"].numpy()[0]
+    np.testing.assert_allclose(forecast[-1], alone, rtol=1e-6)
+    np.testing.assert_allclose(forecast[0, :4], alone[:4], rtol=1e-6)
+
+
+def test_the_metadata_signature_returns_the_versions_metadata(v1: Any, models_dir: Path) -> None:
+    version_dir = models_dir / "aapl" / "1"
+    out = v1.signatures["metadata"](probe=tf.constant([0, 7, -1]))["metadata"].numpy()
+    assert out.shape == (3,) and len(set(out.tolist())) == 1  # one copy per row, for TF Serving's batching
+    assert read_metadata(version_dir) == parse_metadata(out[0])
+    # The graph reads the asset copied into the SavedModel, not the file the exporter started from.
+    assert metadata_asset_path(version_dir).read_bytes() == out[0]
+
+
+def test_the_server_side_loader_reads_the_metadata_asset(models_dir: Path) -> None:
+    """TF Serving loads with the C++ SavedModel loader, which feeds asset paths to the graph: so does TF1's."""
+    version_dir = models_dir / "aapl" / "2"
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        graph = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(version_dir))
+        sig = graph.signature_def["metadata"]
+        out = sess.run(sig.outputs["metadata"].name, {sig.inputs["probe"].name: [1, 2]})
+    assert parse_metadata(out[0]).version == 2
+
+
+def test_graph_has_no_assert_ops(models_dir: Path) -> None:
+    assert not [op for op in _all_ops(models_dir / "aapl" / "1") if "assert" in op.lower()]
 
 
 def _all_ops(path: Path) -> set[str]:

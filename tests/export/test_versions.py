@@ -4,6 +4,9 @@ from pathlib import Path
 
 import pytest
 
+from common.contract import labels_path, metadata_asset_path, metadata_path
+from common.labels import read_labels
+from common.metadata import read_metadata
 from export.cli import main as export_cli
 from export.versions import list_versions, next_version, publish, retire
 
@@ -87,8 +90,10 @@ def test_cli_roll_back_and_republish(models_dir: Path, tmp_path: Path, capsys: p
     assert list_versions(m) == [1]
     assert export_cli(["--models-dir", str(base), "republish", "--model", "aapl", "2"]) == 0
     assert list_versions(m) == [1, 3]
-    meta = (m / "3" / "assets.extra" / "metadata.json").read_text()
-    assert '"version": 3' in meta and '"republished_from"' in meta
+    meta = read_metadata(m / "3")
+    assert meta.version == 3 and meta.republished_from is not None and meta.republished_from.version == 2
+    # The copy the graph's metadata signature returns says the same.
+    assert metadata_asset_path(m / "3").read_text() == metadata_path(m / "3").read_text()
     assert export_cli(["--models-dir", str(base), "list"]) == 0
     out = capsys.readouterr().out
     assert "aapl\t1\t" in out and "aapl\t3\t" in out
@@ -100,3 +105,28 @@ def test_publish_without_a_run_is_a_clear_error(tmp_path: Path, capsys: pytest.C
     code = export_cli(["--models-dir", str(tmp_path), "publish", "--ticker", "MSFT", "--runs-dir", str(tmp_path)])
     assert code == 2
     assert "no training run for 'msft'" in capsys.readouterr().err
+
+
+def test_cli_labels_name_live_versions_only(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import shutil
+
+    base = tmp_path / "models"
+    shutil.copytree(models_dir, base)
+    cli = ["--models-dir", str(base)]
+    assert export_cli([*cli, "label", "--model", "aapl", "stable", "1"]) == 0
+    assert export_cli([*cli, "label", "--model", "aapl", "canary", "2"]) == 0
+    assert read_labels(base / "aapl") == {"stable": 1, "canary": 2}
+    assert export_cli([*cli, "label", "--model", "aapl", "canary", "7"]) == 2
+    assert "must name a live version of aapl (versions: [1, 2])" in capsys.readouterr().err
+    assert export_cli([*cli, "label", "--model", "aapl", "2nd", "1"]) == 2
+    assert "is not a label" in capsys.readouterr().err
+    assert export_cli([*cli, "list"]) == 0
+    out = capsys.readouterr().out
+    assert out.splitlines()[0].endswith("[stable]") and out.splitlines()[1].endswith("[canary]")
+    assert export_cli([*cli, "label", "--model", "aapl", "--remove", "canary"]) == 0
+    assert read_labels(base / "aapl") == {"stable": 1}
+    labels_path(base / "aapl").write_text("{broken")
+    assert export_cli([*cli, "label", "--model", "aapl", "canary", "2"]) == 2
+    assert "is not JSON" in capsys.readouterr().err

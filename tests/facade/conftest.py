@@ -16,7 +16,7 @@ ADMIN = "test-admin-token-0123456789"
 def make_settings(tmp_path: Path, models_dir: Path, **overrides: Any) -> Settings:
     values: dict[str, Any] = {
         "admin_token": ADMIN,
-        "keys_db": tmp_path / "keys.sqlite3",
+        "keys_url": f"sqlite:///{tmp_path / 'keys.sqlite3'}",
         "models_dir": models_dir,
         "backend": "embedded",
         "version_refresh_s": 0.2,
@@ -69,17 +69,48 @@ def api_key(client: TestClient) -> str:
     return mint(client)
 
 
-def expected_forecast(models_dir: Path, version: int, prices: list[float], steps: int) -> np.ndarray:
-    """The forecast computed independently: the version's SavedModel and its scaler, step by step."""
+def expected_answer(models_dir: Path, version: int, prices: list[float], steps: int) -> dict[str, Any]:
+    """The reply's ``forecast`` and ``intervals``, computed independently of the facade.
+
+    training.intervals' reference computation, driven by the version's SavedModel (``serving_default``,
+    step by step) and its metadata (scaler and interval tables): what training computed for the window.
+    """
     import tensorflow as tf
+
+    from common.metadata import Intervals
+    from training.intervals import IntervalCalibration, forecast_intervals
 
     path = models_dir / "aapl" / str(version)
     meta = read_metadata(path)
     fn = tf.saved_model.load(str(path)).signatures["serving_default"]
     window = meta.scaler.transform(np.asarray(prices[-meta.window :])).astype(np.float32).reshape(1, -1, 1)
-    out = []
-    for _ in range(steps):
-        nxt = fn(window=tf.constant(window))["next"].numpy()
-        out.append(float(meta.scaler.inverse(float(nxt[0, 0]))))
-        window = np.concatenate([window[:, 1:, :], nxt.reshape(1, 1, 1)], axis=1)
-    return np.asarray(out)
+
+    def predict(w: np.ndarray) -> dict[str, np.ndarray]:
+        return {k: v.numpy() for k, v in fn(window=tf.constant(w.astype(np.float32))).items()}
+
+    calibration = IntervalCalibration.from_json(meta.intervals.model_dump())
+    point, lower, upper = forecast_intervals(predict, window, steps=steps, calibration=calibration)
+    return {
+        "forecast": meta.scaler.inverse(point[0]),
+        "intervals": {
+            Intervals.label(level): {
+                "lower": meta.scaler.inverse(lower[0, i]),
+                "upper": meta.scaler.inverse(upper[0, i]),
+            }
+            for i, level in enumerate(meta.intervals.levels)
+        },
+    }
+
+
+def expected_forecast(models_dir: Path, version: int, prices: list[float], steps: int) -> np.ndarray:
+    forecast: np.ndarray = expected_answer(models_dir, version, prices, steps)["forecast"]
+    return forecast
+
+
+def assert_answer(body: dict[str, Any], expected: dict[str, Any], *, rtol: float) -> None:
+    """The reply carries the expected forecast and the expected bands for every level."""
+    np.testing.assert_allclose(body["forecast"], expected["forecast"], rtol=rtol)
+    assert set(body["intervals"]) == set(expected["intervals"])
+    for level, band in expected["intervals"].items():
+        for side in ("lower", "upper"):
+            np.testing.assert_allclose(body["intervals"][level][side], band[side], rtol=rtol)

@@ -4,12 +4,11 @@ import io
 import json
 from pathlib import Path
 
-import numpy as np
 import pytest
 from fastapi.testclient import TestClient
 
 from tests.conftest import SMALL
-from tests.facade.conftest import ADMIN, expected_forecast, mint
+from tests.facade.conftest import ADMIN, assert_answer, expected_answer, mint
 from training.collect import bundled_path
 
 pytestmark = pytest.mark.slow
@@ -72,7 +71,9 @@ def test_predict_json_matches_the_newest_version(client: TestClient, api_key: st
     body = r.json()
     assert body["model"] == "aapl" and body["version"] == 2 and body["ticker"] == "AAPL" and body["steps"] == 5
     assert body["signature"] == "forecast"  # the default mode: one call to the in-graph loop
-    np.testing.assert_allclose(body["forecast"], expected_forecast(models_dir, 2, HISTORY, 5), rtol=1e-4)
+    assert_answer(body, expected_answer(models_dir, 2, HISTORY, 5), rtol=1e-4)
+    for band in body["intervals"].values():  # the close itself lies inside the bands' reach
+        assert all(lo < f < hi for lo, f, hi in zip(band["lower"], body["forecast"], band["upper"], strict=True))
     assert body["last_price"] == pytest.approx(HISTORY[-1])
     assert set(body["timings"]) == {"total_ms", "parse_ms", "preprocess_ms", "inference_ms", "postprocess_ms"}
     assert float(r.headers["x-process-time"]) > 0 and r.headers["x-request-id"] == body["request_id"]
@@ -82,7 +83,7 @@ def test_original_clients_body_still_works(client: TestClient, api_key: str, mod
     """The original project's clients send only {"prices": [...]} with x-api-key."""
     body = post(client, api_key, {"prices": HISTORY}).json()
     assert len(body["forecast"]) == 1 and body["steps"] == 1
-    np.testing.assert_allclose(body["forecast"], expected_forecast(models_dir, 2, HISTORY, 1), rtol=1e-4)
+    assert_answer(body, expected_answer(models_dir, 2, HISTORY, 1), rtol=1e-4)
 
 
 def test_ticker_selects_the_model_case_insensitively(client: TestClient, api_key: str) -> None:
@@ -110,7 +111,7 @@ def test_predict_csv_layouts(client: TestClient, api_key: str, models_dir: Path,
         data={"steps": "3", "column": column},
     )
     assert r.status_code == 200, r.text
-    np.testing.assert_allclose(r.json()["forecast"], expected_forecast(models_dir, 2, HISTORY, 3), rtol=1e-4)
+    assert_answer(r.json(), expected_answer(models_dir, 2, HISTORY, 3), rtol=1e-4)
 
 
 def test_predict_csv_real_yahoo_file(client: TestClient, api_key: str) -> None:

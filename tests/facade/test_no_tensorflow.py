@@ -19,7 +19,7 @@ from facade.app import create_app
 from facade.config import Settings
 
 settings = Settings(_env_file=None, backend="tfserving", tfserving_address=sys.argv[1], models_dir=Path(sys.argv[2]),
-                    keys_db=Path(sys.argv[3]), admin_token=sys.argv[4])
+                    keys_url="sqlite:///" + sys.argv[3], admin_token=sys.argv[4])
 closes = [100.0 + i for i in range(80)]
 with TestClient(create_app(settings)) as client:
     key = client.post("/generate_api_key", headers={"x-admin-token": sys.argv[4]}).json()["api_key"]

@@ -9,9 +9,6 @@ import pytest
 from fastapi.testclient import TestClient
 
 from facade.app import create_app
-from facade.config import Settings
-from facade.ratelimit import RateLimits
-from loadtest.procs import free_port
 from tests.conftest import SMALL
 from tests.facade.conftest import ADMIN, make_settings, mint
 
@@ -97,22 +94,4 @@ def test_limits_can_be_switched_off(models_dir: Path, tmp_path: Path) -> None:
         assert all(_predict(c, key).status_code == 200 for _ in range(3))  # type: ignore[attr-defined]
 
 
-@pytest.mark.parametrize("strategy", ["moving-window", "fixed-window", "sliding-window-counter"])
-def test_each_strategy_enforces_the_quota(strategy: str) -> None:
-    settings = Settings(_env_file=None, rate_limit_strategy=strategy, rate_limit_per_key="2/hour")  # type: ignore[call-arg]
-    limits = RateLimits(settings)
-    assert limits.spend_key_quota("k")["RateLimit-Remaining"] == "1"
-    limits.spend_key_quota("k")
-    with pytest.raises(Exception, match="quota of API key k is spent"):
-        limits.spend_key_quota("k")
-
-
-def test_unreachable_storage_lets_requests_through() -> None:
-    """Counters down must not mean service down (the failure is logged)."""
-    settings = Settings(_env_file=None, rate_limit_storage=f"redis://127.0.0.1:{free_port()}")  # type: ignore[call-arg]
-    try:
-        limits = RateLimits(settings)
-    except Exception as exc:  # the redis client is an optional dependency
-        pytest.skip(f"redis storage unavailable here: {exc}")
-    assert limits.spend_key_quota("k") == {}
-    limits.check_auth_allowed("127.0.0.1")
+# The storage-level tests (memory and a real Redis, every strategy, Redis down) are in test_ratelimit_storage.py.

@@ -17,14 +17,15 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from common.contract import METADATA_SIGNATURE
 from export.exporter import export_run
 from export.versions import retire
 from facade.app import create_app
 from loadtest.procs import free_port
-from modelserver.grpc_server import serve
+from modelserver.grpc_server import PredictionService, serve
 from modelserver.repository import ModelRepository
 from tests.conftest import SMALL
-from tests.facade.conftest import expected_forecast, make_settings, mint
+from tests.facade.conftest import assert_answer, expected_answer, make_settings, mint
 from training.pipeline import RunResult
 
 pytestmark = pytest.mark.slow
@@ -82,8 +83,12 @@ class AlwaysAvailable(model_service_pb2_grpc.ModelServiceServicer):
         return reply
 
 
-class FailingPredict(prediction_service_pb2_grpc.PredictionServiceServicer):
+class FailingPredict(PredictionService):
+    """The real servicer for the metadata signature, an internal failure for every forecast."""
+
     def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if request.model_spec.signature_name == METADATA_SIGNATURE:
+            return super().Predict(request, context)
         context.abort(grpc.StatusCode.INTERNAL, "OOM in /srv/secret/models/aapl/2 on node tfs-7 (kernel panic)")
 
 
@@ -108,7 +113,9 @@ def slow_server() -> Iterator[str]:
 def test_a_backend_failure_gives_502_without_its_internals(
     models_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    server, target = _grpc_server(FailingPredict())
+    repo = ModelRepository(models_dir)
+    repo.refresh()
+    server, target = _grpc_server(FailingPredict(repo))
     try:
         settings = make_settings(tmp_path, models_dir, backend="tfserving", tfserving_address=target)
         with TestClient(create_app(settings)) as client:
@@ -142,9 +149,10 @@ def test_upstream_timeout_gives_504(slow_server: str, models_dir: Path, tmp_path
 def test_version_roll_under_traffic(kind: str, models_dir: Path, small_run: RunResult, tmp_path: Path) -> None:
     base = tmp_path / "models"
     shutil.copytree(models_dir, base)
-    expected = {v: expected_forecast(models_dir, v, PRICES, 3) for v in (1, 2)}
+    expected = {v: expected_answer(models_dir, v, PRICES, 3) for v in (1, 2)}
     expected[3] = expected[1]  # version 3 is re-exported from version 1's run
-    assert not np.allclose(expected[1], expected[2], rtol=1e-4)  # the versions really differ
+    bands = [expected[v]["intervals"]["95"]["upper"] for v in (1, 2)]
+    assert not np.allclose(*bands, rtol=1e-4)  # the versions really differ
 
     server = repo = None
     extra: dict[str, Any] = {}
@@ -190,4 +198,4 @@ def test_version_roll_under_traffic(kind: str, models_dir: Path, small_run: RunR
     assert versions[0] == 2 and 3 in versions and versions[-1] == 2
     for _, body in responses:
         # Each answer was computed by the version it names, with that version's scaler.
-        np.testing.assert_allclose(body["forecast"], expected[body["version"]], rtol=1e-5)
+        assert_answer(body, expected[body["version"]], rtol=1e-5)

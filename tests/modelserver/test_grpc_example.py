@@ -9,6 +9,7 @@ import pytest
 
 from modelserver.grpc_server import serve
 from modelserver.repository import ModelRepository
+from tests.conftest import SMALL
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
@@ -29,5 +30,5 @@ def test_example_prints_a_forecast_from_the_newest_version(target: str) -> None:
         capture_output=True, text=True, timeout=120, check=True,
     )  # fmt: skip
     lines = out.stdout.strip().splitlines()
-    assert lines[0].startswith("model aapl version 2, last close 249.")
+    assert lines[0].startswith(f"model aapl version 2 (AAPL, window {SMALL.window}), last close 249.")
     assert [ln.split(":")[0].strip() for ln in lines[1:]] == ["day +1", "day +2", "day +3"]

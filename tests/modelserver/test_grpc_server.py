@@ -16,6 +16,9 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from common.contract import SIGNATURES
+from common.labels import write_labels
+from common.metadata import parse_metadata, read_metadata
 from modelserver.grpc_server import serve
 from modelserver.repository import ModelRepository
 from tests.conftest import SMALL
@@ -70,32 +73,13 @@ def test_forecast_round_trip_on_a_pinned_version(stub: Any, models_dir: Path) ->
     steps = np.array([7], dtype=np.int32)
     reply = stub.Predict(request("forecast", version=1, prices=prices, steps=steps), timeout=10)
     assert reply.model_spec.version.value == 1
-    got = tf.make_ndarray(reply.outputs["forecast"])
     v1 = local(models_dir, 1).signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
-    np.testing.assert_allclose(got, v1["forecast"].numpy(), rtol=1e-6)
-    assert got.shape == (1, 7)
+    for name in ("forecast", "lower", "upper", "valid"):
+        np.testing.assert_allclose(tf.make_ndarray(reply.outputs[name]), v1[name].numpy(), rtol=1e-6)
+    assert tf.make_ndarray(reply.outputs["forecast"]).shape == (1, 7)
+    assert tf.make_ndarray(reply.outputs["upper"]).shape == (1, 2, 7)
     v2 = local(models_dir, 2).signatures["forecast"](prices=tf.constant(prices), steps=tf.constant(steps))
-    assert not np.allclose(got, v2["forecast"].numpy())  # the pin mattered
-
-
-@pytest.mark.parametrize(
-    ("make", "code", "text"),
-    [
-        (lambda: request("serving_default", version=9, window=np.zeros((1, W, 1), np.float32)), "NOT_FOUND", "9"),
-        (lambda: request("nope", window=np.zeros((1, W, 1), np.float32)), "INVALID_ARGUMENT", "nope"),
-        (
-            lambda: request("forecast", prices=np.ones((1, W), np.float32), steps=np.array([0], np.int32)),
-            "INVALID_ARGUMENT",
-            "steps must be at least 1",
-        ),
-        (lambda: request("serving_default", window=np.zeros((1, W + 3, 1), np.float32)), "INVALID_ARGUMENT", ""),
-    ],
-)
-def test_errors_carry_tf_serving_status_codes(stub: Any, make: Any, code: str, text: str) -> None:
-    with pytest.raises(grpc.RpcError) as exc:
-        stub.Predict(make(), timeout=10)
-    assert exc.value.code() == getattr(grpc.StatusCode, code)
-    assert text in exc.value.details()
+    assert not np.allclose(tf.make_ndarray(reply.outputs["upper"]), v2["upper"].numpy())  # the pin mattered
 
 
 def test_unknown_model(stub: Any) -> None:
@@ -119,5 +103,45 @@ def test_model_status_and_metadata(channel: grpc.Channel, stub: Any) -> None:
     meta = stub.GetModelMetadata(meta_req, timeout=10)
     sig_map = get_model_metadata_pb2.SignatureDefMap()
     meta.metadata["signature_def"].Unpack(sig_map)
-    assert set(sig_map.signature_def) == {"serving_default", "forecast"}
+    assert set(sig_map.signature_def) == {s.name for s in SIGNATURES}
     assert set(sig_map.signature_def["forecast"].inputs) == {"prices", "steps"}
+
+
+def test_a_bad_row_is_reported_in_valid_and_answered_with_nan(stub: Any) -> None:
+    prices = np.linspace(180, 190, W, dtype=np.float32).reshape(1, W).repeat(2, axis=0)
+    reply = stub.Predict(request("forecast", prices=prices, steps=np.array([3, 0], np.int32)), timeout=10)
+    assert tf.make_ndarray(reply.outputs["valid"]).tolist() == [True, False]
+    forecast = tf.make_ndarray(reply.outputs["forecast"])
+    assert np.isfinite(forecast[0]).all() and np.isnan(forecast[1]).all()
+
+
+def test_the_metadata_signature_over_grpc_is_the_versions_metadata(stub: Any, models_dir: Path) -> None:
+    reply = stub.Predict(request("metadata", version=1, probe=np.zeros(2, np.int32)), timeout=10)
+    texts = tf.make_ndarray(reply.outputs["metadata"]).tolist()
+    assert len(texts) == 2 and parse_metadata(texts[0]) == read_metadata(models_dir / "aapl" / "1")
+
+
+def test_version_labels_resolve_like_tf_servings(tmp_path: Path, models_dir: Path) -> None:
+    import shutil
+
+    base = tmp_path / "models"
+    shutil.copytree(models_dir / "aapl", base / "aapl")
+    write_labels(base / "aapl", {"stable": 1, "canary": 2})
+    repo = ModelRepository(base)
+    repo.refresh()
+    server, port = serve(repo)
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{port}") as ch:
+            labelled = prediction_service_pb2_grpc.PredictionServiceStub(ch)
+            for label, version in (("stable", 1), ("canary", 2)):
+                req = request("serving_default", window=np.full((1, W, 1), 0.5, np.float32))
+                req.model_spec.version_label = label
+                assert labelled.Predict(req, timeout=10).model_spec.version.value == version
+            req.model_spec.version_label = "nightly"
+            with pytest.raises(grpc.RpcError) as exc:
+                labelled.Predict(req, timeout=10)
+            assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "Unrecognized servable version label: nightly" in (exc.value.details() or "")
+    finally:
+        server.stop(grace=None)
+        repo.stop()

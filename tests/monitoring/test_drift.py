@@ -54,7 +54,7 @@ def test_each_app_has_its_own_metrics_and_children_are_bound_once() -> None:
     assert a.drift("aapl", 1) is a.drift("aapl", 1)
     a.served("aapl", 3)
     assert value(a, "facade_model_version_served", model="aapl") == 3
-    text = a.exposition(backend_up=True, available={"aapl": 2}).decode()
+    text = a.exposition(backend_up=True, key_store_up=True, available={"aapl": 2}).decode()
     assert 'facade_model_versions_available{model="aapl"} 2.0' in text
     assert "facade_backend_up 1.0" in text
     assert "process_resident_memory_bytes" in text

@@ -21,7 +21,7 @@ def test_two_workers_share_their_metrics(models_dir: Path, grpc_target: str, tmp
         "FACADE_BACKEND": "tfserving",
         "FACADE_TFSERVING_ADDRESS": grpc_target,
         "FACADE_MODELS_DIR": str(models_dir),
-        "FACADE_KEYS_DB": str(tmp_path / "keys.sqlite3"),
+        "FACADE_KEYS_URL": f"sqlite:///{tmp_path / 'keys.sqlite3'}",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
     }
     (metrics_dir).mkdir()

@@ -19,6 +19,7 @@ import pytest
 import uvicorn
 import yaml
 
+from export.exporter import republish_version
 from facade.app import create_app
 from loadtest.procs import free_port, wait_http
 from monitoring.dashboard import RATE, panels
@@ -47,7 +48,8 @@ def facade_url(models_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A facade on a loopback port over a private copy of the models (the test publishes a version)."""
     models = tmp_path / "models"
     shutil.copytree(models_dir, models)
-    settings = make_settings(tmp_path, models, version_refresh_s=0.2)
+    # The traffic includes a wrong key every round, from one address: not what this test limits.
+    settings = make_settings(tmp_path, models, version_refresh_s=0.2, rate_limit_auth_failures="100000/minute")
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
@@ -65,10 +67,8 @@ def alert_queries() -> list[str]:
 
 
 def publish_copy(models: Path, source: int, version: int) -> None:
-    """A new version folder, renamed into place in one step as the exporter does."""
-    staging = models / "aapl" / f".staging-{version}"
-    shutil.copytree(models / "aapl" / str(source), staging)
-    staging.rename(models / "aapl" / str(version))
+    """A roll: version ``source`` published again as ``version``, with the export CLI's own republish."""
+    assert republish_version(models / "aapl", models / "aapl" / str(source)).name == str(version)
 
 
 def wait_for(base: str, expr: str, want: float, timeout: float = 30) -> float:
@@ -84,6 +84,9 @@ def wait_for(base: str, expr: str, want: float, timeout: float = 30) -> float:
 def test_dashboard_and_alert_queries_have_data_and_drift_moves(facade_url: tuple[str, Path], tmp_path: Path) -> None:
     base, models = facade_url
     traffic_s = float(os.environ.get("MONITORING_TRAFFIC_S", "0"))
+    # Each phase spans several 1 s scrapes: rate() sees a counter grow only between two of its samples, and
+    # a phase over within one scrape interval (fast requests) would leave every rate at 0 and every ratio NaN.
+    phase_s = max(traffic_s / 2, 4.0)
     status, body = http("POST", f"{base}/generate_api_key", body={"name": "mon"}, headers={"x-admin-token": ADMIN})
     assert status == 201
     key = yaml.safe_load(body)["api_key"]
@@ -114,7 +117,7 @@ def test_dashboard_and_alert_queries_have_data_and_drift_moves(facade_url: tuple
             predict(inside, 20)
             background(2)
             n_inside += 20
-            if time.monotonic() - start >= traffic_s / 2:
+            if time.monotonic() - start >= phase_s:
                 break
         assert wait_for(prom, "sum(facade_drift_window_outside_count)", n_inside) == n_inside
         assert value(prom, "sum(facade_drift_out_of_range_requests_total)") == 0
@@ -133,7 +136,7 @@ def test_dashboard_and_alert_queries_have_data_and_drift_moves(facade_url: tuple
             predict(inside, 5)
             background(1)
             sent += 15
-            if time.monotonic() - start >= traffic_s / 2:
+            if time.monotonic() - start >= phase_s:
                 break
         assert wait_for(prom, 'sum(facade_drift_out_of_range_requests_total{version="3"})', sent) == sent
         assert wait_for(prom, 'max(facade_model_version_served{model="aapl"})', 3) == 3

@@ -43,7 +43,7 @@ def test_h5_round_trip_reproduces_the_trained_models_metrics(small_run: RunResul
     # The saved metrics were computed with the in-memory model; the reloaded one reproduces them.
     test_rows = range(len(scaled) - small_run.metrics["training"]["windows"]["test"], len(scaled))
     xt, _ = make_windows(scaled, test_rows, window=SMALL.window)
-    predicted = scaler.inverse_transform(model.predict(xt.astype(np.float32), verbose=0))[:, 0]
+    predicted = scaler.inverse_transform(model.predict(xt.astype(np.float32), verbose=0)["next"])[:, 0]
     actual = np.asarray(aapl_small.prices)[test_rows.start :]
     assert np.mean(np.abs(predicted - actual)) == pytest.approx(small_run.metrics["test"]["mae"], rel=1e-6)
 

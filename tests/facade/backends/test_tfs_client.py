@@ -51,6 +51,7 @@ def test_official_response_parses_as_ours(content: bool) -> None:
         np.array([3, 4, 5], dtype=np.int32),
         np.array([[7]], dtype=np.int64),
         np.array([0.25, 1e300], dtype=np.float64),
+        np.array([True, False, True]),
     ],
 )
 def test_tensor_round_trip_both_ways(array: np.ndarray) -> None:
@@ -80,3 +81,26 @@ def test_model_status_messages() -> None:
     req = lite.GetModelStatusRequest()
     req.model_spec.name = "aapl"
     assert get_model_status_pb2.GetModelStatusRequest.FromString(req.SerializeToString()).model_spec.name == "aapl"
+
+
+@pytest.mark.parametrize("content", [False, True])
+def test_official_bool_tensors_parse_as_ours(content: bool) -> None:
+    values = np.array([True, False, True])
+    proto = tf.make_tensor_proto(values)
+    if not content:
+        proto = tf.make_tensor_proto([0])
+        proto.dtype = tf.bool.as_datatype_enum
+        proto.ClearField("int_val")
+        proto.tensor_shape.dim[0].size = 3
+        proto.bool_val.extend(values.tolist())  # what TF Serving sends by default
+    ours = lite.TensorProto.FromString(proto.SerializeToString())
+    np.testing.assert_array_equal(decode(ours), values)
+    np.testing.assert_array_equal(tf.make_ndarray(tf.make_tensor_proto(decode(ours))), values)
+
+
+def test_official_string_tensors_parse_as_ours() -> None:
+    texts = [b'{"model": "aapl"}', "caf\u00e9 \u2713".encode()]
+    ours = lite.TensorProto.FromString(tf.make_tensor_proto(texts).SerializeToString())
+    assert decode(ours).tolist() == texts
+    fill = tf.make_tensor_proto(b"same", shape=[3])
+    assert decode(lite.TensorProto.FromString(fill.SerializeToString())).tolist() == [b"same"] * 3
