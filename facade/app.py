@@ -19,8 +19,10 @@ from facade.backends import make_backend
 from facade.config import Settings, get_settings
 from facade.errors import FacadeError, ModelUnavailable
 from facade.keystore import make_key_store
+from facade.messages import describe_validation_errors, unreadable_json
 from facade.metrics import Metrics
 from facade.middleware import HttpLimits, RequestContextMiddleware
+from facade.openapi import install as install_openapi
 from facade.ratelimit import RateLimits
 from facade.routes import health, keys, predict
 
@@ -60,20 +62,24 @@ def _register_handlers(app: FastAPI, metrics: Metrics) -> None:
     @app.exception_handler(RequestValidationError)
     async def validation_error(request: Request, exc: RequestValidationError) -> JSONResponse:
         metrics.errors.labels("InvalidRequest").inc()
-        problems = []
-        for err in exc.errors():
-            where = ".".join(str(p) for p in err.get("loc", ()) if p not in ("body",)) or "body"
-            msg = err.get("msg", "invalid").removeprefix("Value error, ")
-            problems.append(f"{where}: {msg}")
-        detail = "; ".join(problems[:10])
+        detail = describe_validation_errors(exc.errors())
         request.state.log["error"] = detail
         return JSONResponse(_error_body(request, "invalid_request", detail), status_code=422)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         detail = str(exc.detail)
+        if exc.status_code == 400 and isinstance(exc.__cause__, UnicodeDecodeError | RecursionError):
+            # FastAPI's "error parsing the body" for JSON that is not UTF-8 or nests too deeply: the content is
+            # what is wrong, like any other JSON error.
+            detail = unreadable_json(exc.__cause__)
+            metrics.errors.labels("InvalidRequest").inc()
+            request.state.log["error"] = detail
+            return JSONResponse(_error_body(request, "invalid_request", detail), status_code=422)
         if exc.status_code == 405 and exc.headers and "Allow" in exc.headers:
             detail = f"{request.method} is not allowed on {request.url.path}; allowed: {exc.headers['Allow']}"
+        elif exc.status_code == 404 and detail == "Not Found":
+            detail = f"Not Found: no route {request.url.path[:100]!r} (the API is described at /docs)"
         code = _HTTP_CODES.get(exc.status_code, "http_error")
         return JSONResponse(_error_body(request, code, detail), status_code=exc.status_code, headers=exc.headers)
 
@@ -138,7 +144,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limits = RateLimits(settings)
     _register_handlers(app, metrics)
     app.include_router(health.router)
-    app.include_router(predict.router)
+    app.include_router(predict.make_router(settings))
     app.include_router(keys.router)
     limits = HttpLimits(
         # Room for the multipart envelope and form fields around an upload of max_upload_bytes.
@@ -148,6 +154,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_header_bytes=settings.max_header_bytes,
     )
     app.add_middleware(RequestContextMiddleware, metrics=metrics, limits=limits)
+    install_openapi(app, lambda: getattr(app.state, "backend", None))
     return app
 
 

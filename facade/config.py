@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import logging
 from functools import lru_cache
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Literal
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from common.contract import MAX_FORECAST_STEPS
 from facade.keystore import check_url
 
 logger = logging.getLogger(__name__)
@@ -42,9 +44,12 @@ class Settings(BaseSettings):
     # graph is the default: twice the 10-step throughput of the loop on both backends (docs/benchmarks.md).
     forecast_mode: Literal["loop", "graph"] = "graph"
 
-    max_steps: int = Field(default=60, ge=1, le=365)
-    max_prices: int = Field(default=10_000, ge=1)
+    # Request limits; each is a constraint of the OpenAPI schema (facade/schemas.py, facade/routes/predict.py).
+    max_steps: int = Field(default=60, ge=1, le=MAX_FORECAST_STEPS)
+    max_prices: int = Field(default=10_000, ge=1, description="longest history, JSON prices or CSV data rows")
     max_upload_bytes: int = Field(default=1_000_000, ge=1_000)
+    csv_max_columns: int = Field(default=100, ge=2)
+    csv_max_field_chars: int = Field(default=256, ge=32, le=csv.field_size_limit())
 
     request_timeout_s: float = Field(default=5.0, gt=0)
     version_refresh_s: float = Field(default=1.0, gt=0)

@@ -11,7 +11,8 @@ from __future__ import annotations
 import hmac
 from typing import Annotated
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request, Security
+from fastapi.security import APIKeyHeader
 
 from facade.backends import Backend
 from facade.config import Settings
@@ -56,6 +57,15 @@ def client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+# Security schemes, so the OpenAPI document (and Swagger UI's Authorize button) says which header each route needs.
+# auto_error=False: a missing header reaches the dependencies below, which answer with the facade's own 401.
+API_KEY_HEADER = APIKeyHeader(
+    name="x-api-key", scheme_name="ApiKey", auto_error=False, description="Your API key (from POST /generate_api_key)."
+)
+ADMIN_TOKEN_HEADER = APIKeyHeader(
+    name="x-admin-token", scheme_name="AdminToken", auto_error=False, description="The FACADE_ADMIN_TOKEN value."
+)
+
 BackendDep = Annotated[Backend, Depends(_backend)]
 RateLimitsDep = Annotated[RateLimits, Depends(_limits)]
 KeyStoreDep = Annotated[KeyStore, Depends(_keys)]
@@ -66,7 +76,7 @@ async def _api_key(
     request: Request,
     keys: KeyStoreDep,
     limits: RateLimitsDep,
-    x_api_key: Annotated[str | None, Header(description="Your API key (from POST /generate_api_key).")] = None,
+    x_api_key: Annotated[str | None, Security(API_KEY_HEADER)],
 ) -> KeyRecord:
     address = client_address(request)
     await limits.check_auth_allowed(address)
@@ -86,7 +96,7 @@ async def _admin(
     request: Request,
     settings: SettingsDep,
     limits: RateLimitsDep,
-    x_admin_token: Annotated[str | None, Header(description="The FACADE_ADMIN_TOKEN value.")] = None,
+    x_admin_token: Annotated[str | None, Security(ADMIN_TOKEN_HEADER)],
 ) -> None:
     expected = settings.admin_token.get_secret_value() if settings.admin_token else ""
     address = client_address(request)
@@ -110,10 +120,17 @@ def is_json(content_type: str) -> bool:
 
 async def _json_content(request: Request) -> None:
     content_type = request.headers.get("content-type")
-    if content_type is not None and not is_json(content_type):
+    if content_type is None:
+        # FastAPI reads no body without a content type as JSON (its CSRF guard): say what to send instead of
+        # letting the body fail validation as "not a valid dictionary".
+        if request.headers.get("content-length", "0") != "0" or "transfer-encoding" in request.headers:
+            raise UnsupportedMediaType(
+                "the body has no content type: send it as JSON with content-type: application/json"
+            )
+        return
+    if not is_json(content_type):
         raise UnsupportedMediaType(f"send the body as JSON with content-type: application/json (got {content_type!r})")
 
 
-# A JSON route's body with another declared type is refused before validation (no body sent without a type
-# is read as JSON, which FastAPI does already).
+# A JSON route's body with another declared type, or none, is refused before validation.
 JsonContentDep = Depends(_json_content)

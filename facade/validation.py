@@ -1,8 +1,12 @@
 """Checks on one request's row before it joins a batch, and on its forecast after.
 
-A row the model cannot take (a price float32 cannot hold, or one that
-overflows once scaled) is refused here with a 422 naming the value, so it
-never reaches a backend batch where it could fail other clients' rows.
+A row the model cannot take (a price outside the usable range of
+:mod:`common.price_values`: not finite, not positive, below float32's
+smallest normal, or so large the graph overflows) is refused here with a
+422 naming the value, so it never reaches a backend batch where it could fail
+other clients' rows. JSON bodies are held to the same range by their schema
+(:mod:`facade.schemas`); this check is the last one before a batch, whatever
+the route.
 """
 
 from __future__ import annotations
@@ -12,12 +16,8 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
+from common.prices import MAX_PRICE, MIN_PRICE
 from facade.errors import InvalidInput
-
-F32_INFO = np.finfo(np.float32)
-# float32's normal range: below `tiny` a price loses precision (1e-40 is subnormal), above `max` it is inf.
-MIN_PRICE = float(F32_INFO.tiny)
-MAX_PRICE = float(F32_INFO.max)
 
 
 def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> None:
@@ -28,14 +28,14 @@ def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> None:
         offset: index of ``raw[0]`` in the request's prices, so errors name the client's own positions.
 
     Raises:
-        InvalidInput: a price that is not finite, not positive, or outside float32's normal range.
+        InvalidInput: a price that is not finite, not positive, or outside the usable range.
     """
     bad = ~np.isfinite(raw) | (raw < MIN_PRICE) | (raw > MAX_PRICE)
     if bad.any():
         i = int(np.argmax(bad))
         raise InvalidInput(
             f"prices[{offset + i}] = {raw[i]!r} cannot be used: prices must be finite and between "
-            f"{MIN_PRICE:.6g} and {MAX_PRICE:.6g} (float32's normal range)"
+            f"{MIN_PRICE:.7g} (float32's smallest normal) and {MAX_PRICE:g}"
         )
 
 

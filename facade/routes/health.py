@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, Literal
 
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from common.naming import model_name
 from facade.deps import BackendDep, KeyStoreDep, MetricsDep, SettingsDep
@@ -24,6 +24,42 @@ class Readiness(BaseModel):
     reason: str | None = None
 
 
+class BackendState(BaseModel):
+    kind: str
+    target: str
+    reachable: bool
+
+
+class KeyStoreState(BaseModel):
+    reachable: bool
+    problem: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    backend: BackendState
+    key_store: KeyStoreState
+    default_model: str
+    forecast_mode: str
+    models: dict[str, list[int]] = Field(description="Model -> versions available now")
+
+
+class VersionInfo(BaseModel):
+    version: int
+    ticker: str | None = None
+    window: int | None = None
+    created_at: str | None = None
+    data_range: tuple[str, str] | None = None
+    test_mase: float | None = None
+    test_mae: float | None = None
+    error: str | None = Field(default=None, description="Why the version's metadata could not be read")
+
+
+class ModelListing(BaseModel):
+    models: dict[str, list[VersionInfo]]
+    labels: dict[str, dict[str, int]] = Field(description="Model -> version labels (stable, canary, ...)")
+
+
 async def _key_store_problem(keys: KeyStore) -> str | None:
     """Why the key database cannot be read now, or None when it can."""
     try:
@@ -33,7 +69,7 @@ async def _key_store_problem(keys: KeyStore) -> str | None:
     return None
 
 
-@router.get("/")
+@router.get("/", response_model=Health)
 async def health(backend: BackendDep, keys: KeyStoreDep, settings: SettingsDep) -> dict[str, Any]:
     """Service health: backend and key database reachability, and the models and versions served."""
     reachable = await backend.reachable()
@@ -71,7 +107,7 @@ async def ready(backend: BackendDep, settings: SettingsDep) -> JSONResponse:
     return JSONResponse({"ready": True})
 
 
-@router.get("/models")
+@router.get("/models", response_model=ModelListing, response_model_exclude_none=True)
 async def models(backend: BackendDep) -> dict[str, Any]:
     """Models and available versions, with each version's window, data range and test metrics, and labels."""
     out: dict[str, Any] = {}

@@ -9,6 +9,7 @@ from pydantic import ValidationError
 
 from facade.deps import AdminDep, KeyStoreDep, RateLimitsDep, is_json
 from facade.errors import InvalidInput, UnsupportedMediaType
+from facade.messages import describe_validation_errors
 from facade.openapi import errors
 from facade.schemas import KeyInfo, KeyRequest, NewKey
 
@@ -25,7 +26,7 @@ _KEY_REQUEST_BODY = {
 async def _key_request(request: Request) -> KeyRequest:
     """The optional JSON body, parsed only after the admin token passed (a dependency FastAPI runs first)."""
     raw = await request.body()
-    if not raw.strip():
+    if not raw.strip(b" \t\r\n"):  # JSON's own whitespace only: "\x0b" is not an empty body
         return KeyRequest()
     content_type = request.headers.get("content-type")
     if content_type is not None and not is_json(content_type):
@@ -33,11 +34,7 @@ async def _key_request(request: Request) -> KeyRequest:
     try:
         return KeyRequest.model_validate_json(raw)
     except ValidationError as exc:
-        problems = [
-            f"{'.'.join(str(p) for p in e['loc']) or 'body'}: {e['msg'].removeprefix('Value error, ')}"
-            for e in exc.errors()[:10]
-        ]
-        raise InvalidInput("; ".join(problems)) from None
+        raise InvalidInput(describe_validation_errors(exc.errors())) from None
 
 
 @router.post(

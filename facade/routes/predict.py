@@ -1,31 +1,55 @@
-"""Forecasts from a JSON price history or a CSV upload."""
+"""Forecasts from a JSON price history or a CSV upload.
 
-from __future__ import annotations
+The routes are built per app (:func:`make_router`) because their schemas
+carry the configured limits: ``steps`` up to ``FACADE_MAX_STEPS``, at most
+``FACADE_MAX_PRICES`` prices or CSV rows, the CSV's columns and field length.
+"""
 
+# No `from __future__ import annotations`: the JSON route's body type is built per app, and FastAPI must see
+# the class itself in the signature, not a name it cannot resolve.
 import time
 from collections.abc import Sequence
-from typing import Annotated
+from typing import Annotated, cast
 
 from fastapi import APIRouter, File, Form, Request, UploadFile
+from pydantic import BeforeValidator
 
 from common.naming import model_name
-from common.prices import PriceDataError, parse_price_csv
+from common.prices import DATE_FORMAT_NAMES, CsvLimits, PriceDataError, decode_upload, parse_price_csv
 from facade import drift, service
+from facade.config import Settings
 from facade.deps import ApiKeyDep, BackendDep, JsonContentDep, MetricsDep, SettingsDep
 from facade.errors import InvalidInput, PayloadTooLarge
 from facade.metrics import Metrics
 from facade.openapi import errors
-from facade.schemas import Band, PredictRequest, PredictResponse, Timings
-
-router = APIRouter(tags=["forecast"])
+from facade.schemas import (
+    TICKER_MAX_CHARS,
+    TICKER_PATTERN,
+    Band,
+    PredictRequest,
+    PredictResponse,
+    Timings,
+    bounded_predict_request,
+)
 
 ERRORS = errors(401, 404, 422, 429, 502, 503, 504)
+# Empty (the default), a name the parser knows, or a strptime pattern (it has a %).
+DATE_FORMAT_PATTERN = rf"^(?:{'|'.join(DATE_FORMAT_NAMES)}|[^\n\r]*%[^\n\r]*)?$"
+# A ticker, or empty for the default model.
+TICKER_FORM_PATTERN = f"^(?:{TICKER_PATTERN.removeprefix('^').removesuffix('$')})?$"
+
+
+def _digits(value: object) -> object:
+    # Form values are text: "5" is an integer, "5.0", "5_0" and " 5" are not (pydantic's lax parsing takes them).
+    if isinstance(value, str) and not (value.isascii() and value.isdigit()):
+        raise ValueError(f"steps must be a whole number of days written in digits, got {value[:20]!r}")
+    return value
 
 
 async def _respond(
     request: Request,
     backend: BackendDep,
-    settings: SettingsDep,
+    settings: Settings,
     metrics: Metrics,
     *,
     prices: Sequence[float],
@@ -33,12 +57,6 @@ async def _respond(
     ticker: str | None,
     parse_ms: float,
 ) -> PredictResponse:
-    if steps > settings.max_steps:
-        raise InvalidInput(f"steps must be between 1 and {settings.max_steps}, got {steps}")
-    if len(prices) > settings.max_prices:
-        raise InvalidInput(
-            f"too many prices: {len(prices)} (at most {settings.max_prices}; only the last window is used)"
-        )
     try:
         model = model_name(ticker or settings.default_ticker)
     except ValueError as exc:
@@ -77,55 +95,110 @@ async def _respond(
     )
 
 
-@router.post("/predict", response_model=PredictResponse, responses={**ERRORS, **errors(415)})
-async def predict(
-    body: PredictRequest,
-    request: Request,
-    _key: ApiKeyDep,
-    _json: Annotated[None, JsonContentDep],
-    backend: BackendDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-) -> PredictResponse:
-    """Forecast the next closes from a JSON price history (oldest first)."""
-    parse_ms = (time.perf_counter() - request.state.t0) * 1000
-    return await _respond(
-        request, backend, settings, metrics, prices=body.prices, steps=body.steps, ticker=body.ticker, parse_ms=parse_ms
+def make_router(settings: Settings) -> APIRouter:
+    """``POST /predict`` and ``POST /predict_csv`` with ``settings``' limits in their schemas."""
+    # Starlette's own multipart limits: one file, a handful of fields, short field values (the file itself is
+    # bounded by FACADE_MAX_UPLOAD_BYTES). Past them the answer is a 400 naming the limit.
+    router = APIRouter(tags=["forecast"], form_limits={"max_files": 1, "max_fields": 16, "max_part_size": 4096})
+    body_model = bounded_predict_request(max_steps=settings.max_steps, max_prices=settings.max_prices)
+    csv_limits = CsvLimits(
+        max_rows=settings.max_prices,
+        max_columns=settings.csv_max_columns,
+        max_field_chars=settings.csv_max_field_chars,
     )
+    steps_doc = f"Days to forecast, 1..{settings.max_steps}, in digits"
 
+    @router.post("/predict", response_model=PredictResponse, responses={**ERRORS, **errors(415)})
+    async def predict(
+        body: body_model,  # type: ignore[valid-type]  # built from the settings above
+        request: Request,
+        _key: ApiKeyDep,
+        _json: Annotated[None, JsonContentDep],
+        backend: BackendDep,
+        metrics: MetricsDep,
+    ) -> PredictResponse:
+        """Forecast the next closes from a JSON price history (oldest first)."""
+        parse_ms = (time.perf_counter() - request.state.t0) * 1000
+        payload = cast(PredictRequest, body)
+        return await _respond(
+            request,
+            backend,
+            settings,
+            metrics,
+            prices=payload.prices,
+            steps=payload.steps,
+            ticker=payload.ticker,
+            parse_ms=parse_ms,
+        )
 
-def _decode(raw: bytes) -> str:
-    try:
-        return raw.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")  # spreadsheets saved in Windows locales
+    @router.post("/predict_csv", response_model=PredictResponse, responses={**ERRORS, **errors(400)})
+    async def predict_csv(
+        request: Request,
+        _key: ApiKeyDep,
+        backend: BackendDep,
+        app_settings: SettingsDep,
+        metrics: MetricsDep,
+        file: Annotated[
+            UploadFile,
+            File(
+                description=f"CSV text of daily prices, at most {settings.max_upload_bytes} bytes, "
+                f"{settings.max_prices} data rows, {settings.csv_max_columns} columns and "
+                f"{settings.csv_max_field_chars} characters a field: Date,Close; yfinance's to_csv; "
+                "';' with decimal commas; UTF-8 (BOM or not), UTF-16 with a BOM or cp1252"
+            ),
+        ],
+        steps: Annotated[int, Form(ge=1, le=settings.max_steps, description=steps_doc), BeforeValidator(_digits)] = 1,
+        # Optional text fields default to "" rather than None: a form has no null (an empty field means the default).
+        ticker: Annotated[
+            str,
+            Form(
+                max_length=TICKER_MAX_CHARS,
+                pattern=TICKER_FORM_PATTERN,
+                description="Which model; the configured default if empty or omitted",
+            ),
+        ] = "",
+        column: Annotated[str, Form(max_length=64, description="Price column")] = "Close",
+        date_column: Annotated[
+            str, Form(max_length=64, description="Date column (found by name if empty or omitted)")
+        ] = "",
+        date_format: Annotated[
+            str,
+            Form(
+                max_length=48,
+                pattern=DATE_FORMAT_PATTERN,
+                description="How the dates are written when the column leaves it open: iso, dayfirst, monthfirst "
+                "or a strptime pattern such as %d-%b-%Y. Decided from the whole column if empty or omitted.",
+            ),
+        ] = "",
+    ) -> PredictResponse:
+        """Forecast the next closes from an uploaded CSV of daily prices."""
+        limit = app_settings.max_upload_bytes
+        raw = await file.read(limit + 1)
+        if len(raw) > limit:
+            raise PayloadTooLarge(f"the upload is over the {limit}-byte limit")
+        name = file.filename or "upload"
+        try:
+            series = parse_price_csv(
+                decode_upload(raw),
+                column=column,
+                date_column=date_column or None,
+                date_format=date_format or None,
+                allow_descending=True,
+                limits=csv_limits,
+            )
+        except PriceDataError as exc:
+            raise InvalidInput(f"CSV {name[:80]}: {exc}") from None
+        request.state.log["rows"] = len(series)
+        parse_ms = (time.perf_counter() - request.state.t0) * 1000
+        return await _respond(
+            request,
+            backend,
+            settings,
+            metrics,
+            prices=series.prices,
+            steps=steps,
+            ticker=ticker or None,
+            parse_ms=parse_ms,
+        )
 
-
-@router.post("/predict_csv", response_model=PredictResponse, responses={**ERRORS, **errors(400)})
-async def predict_csv(
-    request: Request,
-    _key: ApiKeyDep,
-    backend: BackendDep,
-    settings: SettingsDep,
-    metrics: MetricsDep,
-    file: Annotated[UploadFile, File(description="CSV: Date,Close; yfinance's to_csv; or ';' with decimal commas")],
-    steps: Annotated[int, Form(ge=1, description="Days to forecast")] = 1,
-    ticker: Annotated[str | None, Form(max_length=32)] = None,
-    column: Annotated[str, Form(max_length=64, description="Price column")] = "Close",
-    date_column: Annotated[
-        str | None, Form(max_length=64, description="Date column (found by name if omitted)")
-    ] = None,
-) -> PredictResponse:
-    """Forecast the next closes from an uploaded CSV of daily prices."""
-    raw = await file.read(settings.max_upload_bytes + 1)
-    if len(raw) > settings.max_upload_bytes:
-        raise PayloadTooLarge(f"the upload is over the {settings.max_upload_bytes}-byte limit")
-    try:
-        series = parse_price_csv(_decode(raw), column=column, date_column=date_column, allow_descending=True)
-    except PriceDataError as exc:
-        raise InvalidInput(f"CSV {file.filename or 'upload'}: {exc}") from None
-    request.state.log["rows"] = len(series)
-    parse_ms = (time.perf_counter() - request.state.t0) * 1000
-    return await _respond(
-        request, backend, settings, metrics, prices=series.prices, steps=steps, ticker=ticker, parse_ms=parse_ms
-    )
+    return router

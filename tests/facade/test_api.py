@@ -124,19 +124,31 @@ def test_predict_csv_real_yahoo_file(client: TestClient, api_key: str) -> None:
 
 # --- bad input -----------------------------------------------------------------------------------
 
+N = len(HISTORY)
 BAD_JSON = [
     ({"prices": HISTORY[:5]}, 422, f"needs at least {W} prices, got 5"),
-    ({"prices": [*HISTORY[:-1], -3.0]}, 422, f"prices[{len(HISTORY) - 1}] must be positive"),
-    ({"prices": [*HISTORY[:-1], "abc"]}, 422, f"prices.{len(HISTORY) - 1}: Input should be a valid number"),
-    ({"prices": HISTORY, "steps": 61}, 422, "steps must be between 1 and 60"),
+    ({"prices": [*HISTORY[:-1], -3.0]}, 422, f"prices[{N - 1}]: -3.0 is not positive"),
+    ({"prices": [*HISTORY[:-1], "abc"]}, 422, f'prices[{N - 1}]: Input should be a valid number (got "abc")'),
+    ({"prices": HISTORY, "steps": 61}, 422, "steps: Input should be less than or equal to 60"),
     ({"prices": HISTORY, "steps": 0}, 422, "steps: Input should be greater than or equal to 1"),
-    ({"prices": HISTORY, "steps": "x"}, 422, "steps: Input should be a valid integer"),
+    ({"prices": HISTORY, "steps": "x"}, 422, 'steps: Input should be a valid integer (got "x")'),
     ({"prices": []}, 422, "prices: List should have at least 1 item"),
     ({"steps": 2}, 422, "prices: Field required"),
     ({"prices": HISTORY, "step": 2}, 422, "step: Extra inputs are not permitted"),
     ({"prices": HISTORY, "ticker": "ZZZ"}, 404, "no model 'zzz'"),
-    ({"prices": HISTORY, "ticker": "!!"}, 422, "empty model name"),
+    ({"prices": HISTORY, "ticker": "!!"}, 422, "ticker: '!!' is not a ticker"),
     ([1, 2, 3], 422, "valid dictionary"),
+    # Strict types: nothing is coerced.
+    ({"prices": HISTORY, "steps": "5"}, 422, 'steps: Input should be a valid integer (got "5")'),
+    ({"prices": HISTORY, "steps": 5.0}, 422, "steps: Input should be a valid integer (got 5.0)"),
+    ({"prices": HISTORY, "steps": True}, 422, "steps: Input should be a valid integer (got true)"),
+    ({"prices": [*HISTORY[:-1], "250.5"]}, 422, f'prices[{N - 1}]: Input should be a valid number (got "250.5")'),
+    ({"prices": [True, *HISTORY[1:]]}, 422, "prices[0]: Input should be a valid number (got true)"),
+    ({"prices": HISTORY, "ticker": 7}, 422, "ticker: Input should be a valid string (got 7)"),
+    # Prices float32 cannot hold, or that overflow the graph, anywhere in the list.
+    ({"prices": [1e-40, *HISTORY]}, 422, "prices[0]: 1e-40 is below the smallest usable price"),
+    ({"prices": [*HISTORY[:-1], 1e308]}, 422, f"prices[{N - 1}]: 1e+308 is above the largest usable price 1e+15"),
+    ({"prices": [*HISTORY[:-1], 3.5e38]}, 422, "is above the largest usable price"),
 ]
 
 
@@ -165,7 +177,7 @@ def test_malformed_json(client: TestClient, api_key: str) -> None:
 
 def test_too_many_prices(client: TestClient, api_key: str) -> None:
     r = post(client, api_key, {"prices": [100.0] * 10_001})
-    assert r.status_code == 422 and "too many prices" in r.json()["detail"]
+    assert r.status_code == 422 and "prices: List should have at most 10000 items" in r.json()["detail"]
 
 
 @pytest.mark.parametrize(

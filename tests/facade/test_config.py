@@ -1,3 +1,4 @@
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -28,3 +29,18 @@ def test_tfserving_backend_needs_an_address() -> None:
 def test_auto_backend_follows_the_address() -> None:
     assert Settings(_env_file=None).backend_kind == "embedded"  # type: ignore[call-arg]
     assert Settings(_env_file=None, tfserving_address="tfs:8500").backend_kind == "tfserving"  # type: ignore[call-arg]
+
+
+def test_the_readme_lists_every_setting() -> None:
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    table = readme[readme.index("## Configuration") :]
+    table = table[: table.index("\n## ", 1)]
+    missing = [name for name in Settings.model_fields if not re.search(rf"FACADE_{name.upper()}(?![A-Z_])", table)]
+    assert missing == []
+
+
+def test_csv_limits_are_bounded_by_the_csv_module() -> None:
+    with pytest.raises(ValueError, match="csv_max_field_chars"):
+        Settings(_env_file=None, csv_max_field_chars=10**9)  # type: ignore[call-arg]
+    with pytest.raises(ValueError, match="max_steps"):
+        Settings(_env_file=None, max_steps=366)  # type: ignore[call-arg]

@@ -17,11 +17,12 @@ from tensorflow_serving.apis import (
     prediction_service_pb2_grpc,
 )
 
+from common.contract import METADATA_SIGNATURE
 from export.exporter import export_run
 from export.versions import retire
 from facade.app import create_app
 from loadtest.procs import free_port
-from modelserver.grpc_server import serve
+from modelserver.grpc_server import PredictionService, serve
 from modelserver.repository import ModelRepository
 from tests.conftest import SMALL
 from tests.facade.conftest import assert_answer, expected_answer, make_settings, mint
@@ -82,17 +83,55 @@ class AlwaysAvailable(model_service_pb2_grpc.ModelServiceServicer):
         return reply
 
 
-@pytest.fixture
-def slow_server() -> Iterator[str]:
+class FailingPredict(PredictionService):
+    """The real servicer for the metadata signature, an internal failure for every forecast."""
+
+    def Predict(self, request: Any, context: grpc.ServicerContext) -> Any:
+        if request.model_spec.signature_name == METADATA_SIGNATURE:
+            return super().Predict(request, context)
+        context.abort(grpc.StatusCode.INTERNAL, "OOM in /srv/secret/models/aapl/2 on node tfs-7 (kernel panic)")
+
+
+def _grpc_server(servicer: prediction_service_pb2_grpc.PredictionServiceServicer) -> tuple[grpc.Server, str]:
     from concurrent import futures
 
     server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(SlowPredict(), server)
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(servicer, server)
     model_service_pb2_grpc.add_ModelServiceServicer_to_server(AlwaysAvailable(), server)
     port = server.add_insecure_port("127.0.0.1:0")
     server.start()
-    yield f"127.0.0.1:{port}"
+    return server, f"127.0.0.1:{port}"
+
+
+@pytest.fixture
+def slow_server() -> Iterator[str]:
+    server, target = _grpc_server(SlowPredict())
+    yield target
     server.stop(grace=None)
+
+
+def test_a_backend_failure_gives_502_without_its_internals(
+    models_dir: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    repo = ModelRepository(models_dir)
+    repo.refresh()
+    server, target = _grpc_server(FailingPredict(repo))
+    try:
+        settings = make_settings(tmp_path, models_dir, backend="tfserving", tfserving_address=target)
+        with TestClient(create_app(settings)) as client:
+            r = client.post("/predict", headers={"x-api-key": mint(client)}, json={"prices": PRICES})
+    finally:
+        server.stop(grace=None)
+    assert r.status_code == 502
+    body = r.json()
+    assert body == {
+        "error": "inference_error",
+        "detail": f"the model backend failed this request (request id {body['request_id']})",
+        "request_id": body["request_id"],
+    }
+    # The operator's log has what happened, under the same request id.
+    logged = [rec for rec in caplog.records if getattr(rec, "request_id", None) == body["request_id"]]
+    assert any("/srv/secret/models" in rec.getMessage() for rec in logged)
 
 
 def test_upstream_timeout_gives_504(slow_server: str, models_dir: Path, tmp_path: Path) -> None:
@@ -102,7 +141,8 @@ def test_upstream_timeout_gives_504(slow_server: str, models_dir: Path, tmp_path
     with TestClient(create_app(settings)) as client:
         r = client.post("/predict", headers={"x-api-key": mint(client)}, json={"prices": PRICES})
     assert r.status_code == 504
-    assert "did not answer" in r.json()["detail"]
+    detail = r.json()["detail"]
+    assert "did not answer" in detail and slow_server not in detail and "too late" not in detail
 
 
 @pytest.mark.parametrize("kind", ["embedded", "tfserving"])
