@@ -16,7 +16,8 @@ from pathlib import Path
 from common.contract import labels_path
 
 # TF Serving accepts any string; a label here must also not read as a version number.
-LABEL = re.compile(r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$")
+LABEL_PATTERN = r"^[A-Za-z][A-Za-z0-9_.-]{0,63}$"
+LABEL = re.compile(LABEL_PATTERN)
 
 
 class LabelError(ValueError):

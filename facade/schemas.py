@@ -15,9 +15,10 @@ from __future__ import annotations
 import re
 from typing import Annotated, Any
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, create_model
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidator, WithJsonSchema, create_model
 
 from common.contract import DEFAULT_WINDOW, MAX_FORECAST_STEPS
+from common.labels import LABEL, LABEL_PATTERN
 from common.prices import MAX_PRICE, MIN_PRICE, check_price
 
 # What common.naming.model_name turns into a model name: ASCII letters and digits, and the punctuation of
@@ -53,6 +54,28 @@ Price = Annotated[
         description=f"A positive price between {MIN_PRICE:.7g} (float32's smallest normal) and {MAX_PRICE:g}",
     ),
     AfterValidator(_usable_price),
+]
+
+
+def _version_choice(value: object) -> int | str:
+    if isinstance(value, int) and not isinstance(value, bool) and value >= 1:
+        return value
+    if isinstance(value, str) and LABEL.fullmatch(value):
+        return value
+    shown = f"{value!r}"[:40] if isinstance(value, str) else str(value).lower()[:40]
+    raise ValueError(
+        "must be a version number (a JSON integer, 1 or more) or a label (a letter, then letters, digits, "
+        f"'_', '.' or '-', such as \"stable\"), got {shown}"
+    )
+
+
+# A number or a label, each refused with one sentence (a plain union would report both branches' errors).
+VersionChoice = Annotated[
+    int | str,
+    PlainValidator(_version_choice),
+    WithJsonSchema(
+        {"oneOf": [{"type": "integer", "minimum": 1}, {"type": "string", "pattern": LABEL_PATTERN, "maxLength": 64}]}
+    ),
 ]
 Ticker = Annotated[
     str,
@@ -92,6 +115,12 @@ class PredictRequest(BaseModel):
     prices: list[Price] = prices_field(None)
     steps: int = steps_field(MAX_FORECAST_STEPS)
     ticker: Ticker | None = Field(default=None, description="Which model; the configured default if omitted.")
+    version: VersionChoice | None = Field(
+        default=None,
+        description='Which version of the model: a number, or a label such as "stable" or "canary" '
+        "(GET /models lists both); the newest available version if omitted. The reply names the version "
+        "that answered.",
+    )
 
 
 def bounded_predict_request(*, max_steps: int, max_prices: int) -> type[PredictRequest]:

@@ -14,9 +14,11 @@ from typing import Annotated, cast
 from fastapi import APIRouter, File, Form, Request, UploadFile
 from pydantic import BeforeValidator
 
+from common.labels import LABEL_PATTERN
 from common.naming import model_name
 from common.prices import DATE_FORMAT_NAMES, CsvLimits, PriceDataError, decode_upload, parse_price_csv
 from facade import drift, service
+from facade.backends.base import VersionRequest
 from facade.config import Settings
 from facade.deps import ApiKeyDep, BackendDep, JsonContentDep, MetricsDep, SettingsDep
 from facade.errors import InvalidInput, PayloadTooLarge
@@ -35,6 +37,8 @@ from facade.schemas import (
 ERRORS = errors(401, 404, 422, 429, 502, 503, 504)
 # Empty (the default), a name the parser knows, or a strptime pattern (it has a %).
 DATE_FORMAT_PATTERN = rf"^(?:{'|'.join(DATE_FORMAT_NAMES)}|[^\n\r]*%[^\n\r]*)?$"
+# A version number (digits, not 0), a label, or empty for the newest available version.
+VERSION_FORM_PATTERN = f"^(?:[1-9][0-9]{{0,9}}|{LABEL_PATTERN.removeprefix('^').removesuffix('$')})?$"
 # A ticker, or empty for the default model.
 TICKER_FORM_PATTERN = f"^(?:{TICKER_PATTERN.removeprefix('^').removesuffix('$')})?$"
 
@@ -55,6 +59,7 @@ async def _respond(
     prices: Sequence[float],
     steps: int,
     ticker: str | None,
+    version: VersionRequest,
     parse_ms: float,
 ) -> PredictResponse:
     try:
@@ -63,7 +68,9 @@ async def _respond(
         raise InvalidInput(str(exc)) from None
     log = request.state.log
     log.update(model=model, steps=steps)
-    result = await service.forecast(backend, model, prices, steps=steps, mode=settings.forecast_mode)
+    if version is not None:
+        log["asked_version"] = version
+    result = await service.forecast(backend, model, prices, steps=steps, mode=settings.forecast_mode, version=version)
     t = result.timings_ms
     total = (time.perf_counter() - request.state.t0) * 1000
     log.update(version=result.servable.version, signature=result.signature, parse_ms=round(parse_ms, 3))
@@ -128,6 +135,7 @@ def make_router(settings: Settings) -> APIRouter:
             prices=payload.prices,
             steps=payload.steps,
             ticker=payload.ticker,
+            version=payload.version,
             parse_ms=parse_ms,
         )
 
@@ -170,6 +178,14 @@ def make_router(settings: Settings) -> APIRouter:
                 "or a strptime pattern such as %d-%b-%Y. Decided from the whole column if empty or omitted.",
             ),
         ] = "",
+        version: Annotated[
+            str,
+            Form(
+                max_length=64,
+                pattern=VERSION_FORM_PATTERN,
+                description="Which version: a number or a label (stable, canary); the newest available if empty",
+            ),
+        ] = "",
     ) -> PredictResponse:
         """Forecast the next closes from an uploaded CSV of daily prices."""
         limit = app_settings.max_upload_bytes
@@ -198,6 +214,7 @@ def make_router(settings: Settings) -> APIRouter:
             prices=series.prices,
             steps=steps,
             ticker=ticker or None,
+            version=(int(version) if version.isdigit() else version) or None,
             parse_ms=parse_ms,
         )
 

@@ -9,10 +9,13 @@ import schemathesis
 
 @schemathesis.hook
 def filter_body(context: Any, body: Any) -> bool:
-    """Drops ``steps`` written as an integral float (``42.0``).
+    """Drops ``steps`` or ``version`` written as an integral float (``42.0``).
 
     JSON Schema counts 42.0 as an integer, so the generator sends it as valid data;
-    the facade refuses it on purpose (steps must be a JSON integer, not a float that
-    happens to be whole) and says so in the field's description.
+    the facade refuses it on purpose (steps and version numbers must be JSON
+    integers, not floats that happen to be whole) and says so in the fields'
+    descriptions.
     """
-    return not (isinstance(body, dict) and isinstance(body.get("steps"), float) and body["steps"].is_integer())
+    if not isinstance(body, dict):
+        return True
+    return not any(isinstance(body.get(k), float) and body[k].is_integer() for k in ("steps", "version"))
