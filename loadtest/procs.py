@@ -52,11 +52,13 @@ def wait_port(port: int, timeout: float = 120.0) -> None:
 
 @contextmanager
 def process(
-    args: list[str], *, env: dict[str, str] | None = None, log: Path | None = None
+    args: list[str], *, env: dict[str, str] | None = None, log: Path | None = None, cwd: Path | None = None
 ) -> Iterator[subprocess.Popen[bytes]]:
     """Runs a child process for the duration of the block, then stops it (SIGTERM, then SIGKILL)."""
     out = log.open("wb") if log else subprocess.DEVNULL
-    proc = subprocess.Popen(args, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT)  # noqa: S603
+    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and arguments
+        args, env={**os.environ, **(env or {})}, stdout=out, stderr=subprocess.STDOUT, cwd=cwd
+    )
     try:
         yield proc
     finally:
