@@ -15,6 +15,7 @@ project spells a tensor name, a signature name or a file name of a version.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Literal
 
@@ -47,6 +48,7 @@ class SignatureSpec:
     inputs: tuple[TensorSpec, ...]
     outputs: tuple[TensorSpec, ...]
 
+    @cached_property
     def input_names(self) -> frozenset[str]:
         return frozenset(t.name for t in self.inputs)
 

@@ -15,7 +15,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, TypeVar, cast
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
 
 from common.contract import (
     DEFAULT_SIGNATURE,
@@ -86,6 +86,8 @@ class Intervals(_Model):
     calibrated_horizon: int = Field(ge=1)
     lower: list[list[float]]
     upper: list[list[float]]
+    # The tables as arrays, [levels, MAX_FORECAST_STEPS], built once: bounds() runs on every request.
+    _tables_array: Any = PrivateAttr(default=None)
 
     @model_validator(mode="after")
     def _tables(self) -> Intervals:
@@ -106,16 +108,21 @@ class Intervals(_Model):
         """How replies name a level: 0.8 -> "80", 0.975 -> "97.5"."""
         return f"{level * 100:g}"
 
+    @property
+    def labels(self) -> list[str]:
+        """The levels as replies name them, in table order."""
+        return [self.label(level) for level in self.levels]
+
     def bounds(self, point: ArrayT, sigma: ArrayT) -> tuple[ArrayT, ArrayT]:
         """Scaled bounds ``[n, levels, steps]`` for scaled point paths ``[n, steps]`` and origin scales ``[n]``."""
         import numpy as np
 
+        if self._tables_array is None:
+            self._tables_array = np.asarray([self.lower, self.upper], dtype=np.float64)  # [2, levels, steps]
         p = np.asarray(point, dtype=np.float64)
-        s = np.asarray(sigma, dtype=np.float64).reshape(-1, 1, 1)
-        steps = p.shape[1]
-        lo = p[:, None, :] + np.asarray(self.lower)[None, :, :steps] * s
-        hi = p[:, None, :] + np.asarray(self.upper)[None, :, :steps] * s
-        return cast(ArrayT, lo), cast(ArrayT, hi)
+        s = np.asarray(sigma, dtype=np.float64).reshape(-1, 1, 1, 1)
+        both = p[:, None, None, :] + self._tables_array[None, :, :, : p.shape[1]] * s  # [n, 2, levels, steps]
+        return cast(ArrayT, both[:, 0]), cast(ArrayT, both[:, 1])
 
 
 class TensorDoc(_Model):

@@ -143,8 +143,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.metrics = metrics
     app.state.limits = RateLimits(settings)
     _register_handlers(app, metrics)
-    app.include_router(health.router)
+    # The forecast routes first: the router tries routes in order, and /predict is the hot path.
     app.include_router(predict.make_router(settings))
+    app.include_router(health.router)
     app.include_router(keys.router)
     limits = HttpLimits(
         # Room for the multipart envelope and form fields around an upload of max_upload_bytes.

@@ -54,6 +54,11 @@ class Settings(BaseSettings):
     request_timeout_s: float = Field(default=5.0, gt=0)
     version_refresh_s: float = Field(default=1.0, gt=0)
     batch_max_size: int = Field(default=32, ge=1)
+    # TensorFlow's thread pools in the embedded backend. The exported graph is one chain of small ops: more
+    # inter-op threads only add hand-offs (one thread: a third less CPU per call, docs/benchmarks.md).
+    # 0 leaves TensorFlow's default (one per core).
+    embedded_inter_op_threads: int = Field(default=1, ge=0)
+    embedded_intra_op_threads: int = Field(default=0, ge=0)
     # 0: never wait for more rows; under load, batches form while the previous one runs.
     batch_timeout_ms: float = Field(default=0.0, ge=0)
 
@@ -69,7 +74,9 @@ class Settings(BaseSettings):
     # process; redis://host:6379 shares them between replicas). docs/reliability.md explains each.
     rate_limit_enabled: bool = True
     rate_limit_storage: str = "memory://"
-    rate_limit_strategy: Literal["moving-window", "fixed-window", "sliding-window-counter"] = "moving-window"
+    # sliding-window-counter: two counters per key and window, O(1) per request whatever the quota; moving-window
+    # keeps one entry per request in the window (exact, but its cost grows with the quota: docs/benchmarks.md).
+    rate_limit_strategy: Literal["moving-window", "fixed-window", "sliding-window-counter"] = "sliding-window-counter"
     rate_limit_per_key: str = "6000/minute"
     rate_limit_auth_failures: str = "20/minute"
     rate_limit_minting: str = "30/minute"

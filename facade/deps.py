@@ -72,24 +72,34 @@ KeyStoreDep = Annotated[KeyStore, Depends(_keys)]
 MetricsDep = Annotated[Metrics, Depends(_metrics)]
 
 
-async def _api_key(
-    request: Request,
-    keys: KeyStoreDep,
-    limits: RateLimitsDep,
-    x_api_key: Annotated[str | None, Security(API_KEY_HEADER)],
-) -> KeyRecord:
+async def authenticate(request: Request, keys: KeyStore, limits: RateLimits, presented: str | None) -> KeyRecord:
+    """Checks an API key and spends one request of its quota (the dependency below, and the JSON fast route).
+
+    Raises:
+        Unauthorized: missing, malformed, unknown or revoked key (a wrong secret counts as a failed attempt).
+        RateLimited: too many failed attempts from this address, or the key's quota is spent.
+    """
     address = client_address(request)
     await limits.check_auth_allowed(address)
     try:
-        record = await keys.verify(x_api_key)
+        record = await keys.verify(presented)
     except Unauthorized:
-        if x_api_key:  # a presented secret that failed: a guess, as far as we can tell
+        if presented:  # a presented secret that failed: a guess, as far as we can tell
             await limits.record_auth_failure(address)
         raise
     request.state.log["key_id"] = record.id
     # The middleware puts these on the response, whatever its status.
     request.state.rate_headers = await limits.spend_key_quota(record.id)
     return record
+
+
+async def _api_key(
+    request: Request,
+    keys: KeyStoreDep,
+    limits: RateLimitsDep,
+    x_api_key: Annotated[str | None, Security(API_KEY_HEADER)],
+) -> KeyRecord:
+    return await authenticate(request, keys, limits, x_api_key)
 
 
 async def _admin(
@@ -118,7 +128,12 @@ def is_json(content_type: str) -> bool:
     return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
 
 
-async def _json_content(request: Request) -> None:
+def check_json_content(request: Request) -> None:
+    """Refuses a body declared as anything but JSON, or sent without a content type.
+
+    Raises:
+        UnsupportedMediaType: saying what to send.
+    """
     content_type = request.headers.get("content-type")
     if content_type is None:
         # FastAPI reads no body without a content type as JSON (its CSRF guard): say what to send instead of
@@ -130,6 +145,10 @@ async def _json_content(request: Request) -> None:
         return
     if not is_json(content_type):
         raise UnsupportedMediaType(f"send the body as JSON with content-type: application/json (got {content_type!r})")
+
+
+async def _json_content(request: Request) -> None:
+    check_json_content(request)
 
 
 # A JSON route's body with another declared type, or none, is refused before validation.

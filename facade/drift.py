@@ -18,9 +18,6 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import numpy as np
-import numpy.typing as npt
-
 from facade.backends.base import Servable
 from facade.metrics import Metrics
 
@@ -33,13 +30,16 @@ def outside_distance(low: float, high: float, data_min: float, data_max: float) 
     return max(0.0, (data_min - low) / span, (high - data_max) / span)
 
 
-def observe(metrics: Metrics, servable: Servable, window: npt.NDArray[np.float64], forecast: Sequence[float]) -> float:
+def observe(
+    metrics: Metrics, servable: Servable, window_range: tuple[float, float], last: float, forecast: Sequence[float]
+) -> float:
     """Records the drift of one request; returns the window's distance outside the training range.
 
     Args:
         metrics: the app's metrics.
         servable: the version that answered (its metadata holds the training range).
-        window: the raw prices the version saw (the last ``window`` prices of the request).
+        window_range: the lowest and highest raw prices the version saw (the request's last ``window``).
+        last: the last of those prices.
         forecast: the raw forecast, first step first.
     """
     children = metrics.drift(servable.model, servable.version)
@@ -47,11 +47,10 @@ def observe(metrics: Metrics, servable: Servable, window: npt.NDArray[np.float64
     if bounds is None:  # a version's metadata never changes: read its range once
         scaler = servable.scaler
         bounds = children.bounds = (scaler.data_min, scaler.data_max)
-    distance = outside_distance(float(window.min()), float(window.max()), *bounds)
+    distance = outside_distance(*window_range, *bounds)
     children.outside.observe(distance)
     if distance > 0:
         children.out_of_range.inc()
-    last = float(window[-1])
     if forecast and last > 0:
         children.move.observe(abs(forecast[0] - last) / last)
     return distance

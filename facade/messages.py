@@ -11,9 +11,23 @@ import json
 from collections.abc import Mapping, Sequence
 from typing import Any
 
+from common.prices import PriceDataError, check_price
 from facade.schemas import PATTERN_HINTS
 
 MAX_PROBLEMS = 10
+# pydantic-core's own checks of a price (facade.schemas.Price), reworded as common.prices.check_price words them.
+PRICE_LIMITS = frozenset({"greater_than_equal", "less_than_equal", "finite_number"})
+
+
+def price_problem(value: object, fallback: str) -> str:
+    """check_price's sentence for a price pydantic refused on its limits ("0.0 is not positive")."""
+    try:
+        check_price(float(value))  # type: ignore[arg-type]
+    except PriceDataError as exc:
+        return str(exc)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    return fallback
 
 
 def _where(loc: Sequence[object]) -> str:
@@ -47,7 +61,9 @@ def describe_validation_errors(errs: Sequence[Mapping[str, Any]]) -> str:
             reason = (err.get("ctx") or {}).get("error")
             problems.append(f"body: {msg}{where}" + (f" ({reason})" if reason else ""))
             continue
-        if kind == "string_pattern_mismatch" and hint:
+        if kind in PRICE_LIMITS and loc and "prices" in loc:
+            msg = price_problem(err.get("input"), msg)
+        elif kind == "string_pattern_mismatch" and hint:
             msg = f"{_shown(err.get('input'))} is not {hint}"
         elif kind.endswith("_type") and "input" in err:
             msg += f" (got {_shown(err['input'])})"  # e.g. "5" or true where an integer belongs

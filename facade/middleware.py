@@ -151,6 +151,8 @@ class RequestContextMiddleware:
         path = scope.get("path", "")
         endpoint = path if path in KNOWN_PATHS else ("/api_keys/{id}" if path.startswith("/api_keys/") else "other")
         self.metrics.request(endpoint, status, elapsed)
+        if not access_log.isEnabledFor(logging.INFO):
+            return  # the line is not built when nobody reads it
         state: dict[str, Any] = scope.get("state", {})
         fields = {
             "request_id": state.get("request_id"),

@@ -20,13 +20,14 @@ from __future__ import annotations
 
 import logging
 import math
+import threading
 import time
 from collections.abc import Sequence
 from typing import Any
 
 from limits import RateLimitItem, parse_many, strategies
 from limits.aio import strategies as aio_strategies
-from limits.storage import storage_from_string
+from limits.storage import MemoryStorage, storage_from_string
 
 from facade.config import Settings
 from facade.errors import RateLimited
@@ -51,6 +52,32 @@ class _StorageDown(Exception):
     """The storage failed recently: the request passes without counting."""
 
 
+class SweptMemoryStorage(MemoryStorage):
+    """``limits``' in-process storage, its expired entries swept by one long-lived daemon thread.
+
+    The library's own storage starts a new ``threading.Timer`` 10 ms after each
+    hit that finds none alive, to sweep expired entries: under steady traffic
+    that is a thread started (and the event loop blocked until it runs) about a
+    hundred times a second. Counters and windows are unchanged: the library
+    checks expiry on every read, the sweep only frees memory.
+    """
+
+    SWEEP_S = 1.0
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._MemoryStorage__schedule_expiry = lambda: None  # instance attribute: wins over the name-mangled method
+        self._stop = threading.Event()
+        threading.Thread(target=self._sweep, name="rate-limit-sweeper", daemon=True).start()
+
+    def _sweep(self) -> None:
+        while not self._stop.wait(self.SWEEP_S):
+            self._MemoryStorage__expire_events()  # type: ignore[attr-defined]  # the library's own sweep
+
+    def close(self) -> None:
+        self._stop.set()
+
+
 class RateLimits:
     """The facade's three families of limits over one storage.
 
@@ -66,7 +93,7 @@ class RateLimits:
         self._async: aio_strategies.RateLimiter | None = None
         self._redis: Any = None  # redis.asyncio.ConnectionPool, owned here so that close() can release it
         if self.storage_url.startswith("memory://"):
-            self._sync = sync_strategy(storage_from_string(self.storage_url))
+            self._sync = sync_strategy(SweptMemoryStorage())
         elif self.storage_url.startswith(REDIS_SCHEMES):
             import redis.asyncio
 
@@ -93,6 +120,8 @@ class RateLimits:
         """Closes the Redis connections (the next use, on whatever event loop runs it, reconnects)."""
         if self._redis is not None:
             await self._redis.disconnect()
+        if self._sync is not None and isinstance(self._sync.storage, SweptMemoryStorage):
+            self._sync.storage.close()
 
     async def spend_key_quota(self, key_id: str) -> dict[str, str]:
         """Counts one request against a key's quota; returns the RateLimit-* headers to send.

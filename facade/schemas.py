@@ -19,7 +19,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, PlainValidato
 
 from common.contract import DEFAULT_WINDOW, MAX_FORECAST_STEPS
 from common.labels import LABEL, LABEL_PATTERN
-from common.prices import MAX_PRICE, MIN_PRICE, check_price
+from common.prices import MAX_PRICE, MIN_PRICE
 
 # What common.naming.model_name turns into a model name: ASCII letters and digits, and the punctuation of
 # Yahoo's symbols (^BVSP, PETR4.SA, BRK-B, EURUSD=X), with at least one letter or digit.
@@ -35,25 +35,23 @@ PATTERN_HINTS = {
 }
 
 
-def _usable_price(value: float) -> float:
-    return check_price(value)  # a ValueError: pydantic reports it with the item's position
-
-
 def _known_ticker_shape(value: str) -> str:
     if not _TICKER.fullmatch(value):
         raise ValueError(f"{value[:40]!r} is not {PATTERN_HINTS['ticker']}")
     return value
 
 
+# Checked by pydantic-core itself (no Python call per price: a body holds hundreds); a refusal is worded as
+# common.prices.check_price words it (facade.messages).
 Price = Annotated[
     float,
     Field(
         strict=True,
         allow_inf_nan=False,
-        json_schema_extra={"minimum": MIN_PRICE, "maximum": MAX_PRICE},
+        ge=MIN_PRICE,
+        le=MAX_PRICE,
         description=f"A positive price between {MIN_PRICE:.7g} (float32's smallest normal) and {MAX_PRICE:g}",
     ),
-    AfterValidator(_usable_price),
 ]
 
 

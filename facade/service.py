@@ -5,13 +5,11 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Literal
 
 import numpy as np
-import numpy.typing as npt
 
 from common.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE
-from common.metadata import Intervals
 from facade.backends.base import Backend, Servable, VersionRequest
 from facade.errors import InvalidInput, VersionGone
 from facade.forecasting import F32, recursive_forecast
@@ -27,8 +25,8 @@ class ForecastResult:
     # Level label ("80", "95") -> (lower, upper) paths, one value per day ahead.
     intervals: dict[str, tuple[list[float], list[float]]]
     timings_ms: dict[str, float] = field(default_factory=dict)
-    # The raw prices the version saw, for drift monitoring.
-    window: npt.NDArray[np.float64] | None = field(default=None, repr=False)
+    # The lowest and highest raw prices the version saw, for drift monitoring.
+    window_range: tuple[float, float] = (0.0, 0.0)
 
 
 async def forecast(
@@ -72,17 +70,20 @@ async def _forecast_pinned(
             f"{window_len} prices, got {len(prices)}"
         )
     raw = np.asarray(prices[-window_len:], dtype=np.float64)
-    check_window(raw, offset=len(prices) - window_len)
+    window_range = check_window(raw, offset=len(prices) - window_len)
     scaler = servable.scaler
     t1 = time.perf_counter()
     timings["preprocess"] = (t1 - t0) * 1000
-    if mode == "graph":
+    # One step is one serving_default call either way: the forecast signature's loop would only add its
+    # machinery (about a third more per call, docs/benchmarks.md).
+    if mode == "graph" and steps > 1:
         signature = FORECAST_SIGNATURE
         arrays = await backend.forecast(
             servable, raw.astype(np.float32)[np.newaxis, :], np.array([steps], dtype=np.int32)
         )
         t2 = time.perf_counter()
         out, lower, upper = arrays.forecast[0], arrays.lower[0], arrays.upper[0]
+        unscale = False  # the graph answered in prices
     else:
         signature = DEFAULT_SIGNATURE
         window = scaler.transform(raw).astype(np.float32).reshape(1, window_len, 1)
@@ -97,16 +98,17 @@ async def _forecast_pinned(
         values = await recursive_forecast(window, steps=steps, predict=step)
         t2 = time.perf_counter()
         scaled_lower, scaled_upper = servable.metadata.intervals.bounds(values, origin_scale[0])
-        out, lower, upper = (scaler.inverse(a[0].astype(np.float64)) for a in (values, scaled_lower, scaled_upper))
+        out, lower, upper = values[0], scaled_lower[0], scaled_upper[0]
+        unscale = True
     timings["inference"] = (t2 - t1) * 1000
-    check_forecast(out, lower, upper, data_range=(scaler.data_min, scaler.data_max))
-    bands = {
-        Intervals.label(level): (_rounded(lower[i]), _rounded(upper[i]))
-        for i, level in enumerate(servable.metadata.intervals.levels)
-    }
+    # One array for the forecast and every bound: [1 + 2 * levels, steps], unscaled, checked and rounded at once.
+    lines = np.concatenate([out[np.newaxis, :], lower, upper]).astype(np.float64)
+    if unscale:
+        lines = scaler.inverse(lines)
+    check_forecast(lines, data_range=(scaler.data_min, scaler.data_max))
+    rows = np.round(lines, 6).tolist()
+    labels = servable.metadata.intervals.labels
+    n = len(labels)
+    bands = {label: (rows[1 + i], rows[1 + n + i]) for i, label in enumerate(labels)}
     timings["postprocess"] = (time.perf_counter() - t2) * 1000
-    return ForecastResult(servable, signature, _rounded(out), float(raw[-1]), bands, timings, window=raw)
-
-
-def _rounded(values: npt.NDArray[np.floating[Any]]) -> list[float]:
-    return [round(float(v), 6) for v in values]
+    return ForecastResult(servable, signature, rows[0], float(raw[-1]), bands, timings, window_range)

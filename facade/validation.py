@@ -20,8 +20,8 @@ from common.prices import MAX_PRICE, MIN_PRICE
 from facade.errors import InvalidInput
 
 
-def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> None:
-    """Refuses a window the float32 model cannot take.
+def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> tuple[float, float]:
+    """Refuses a window the float32 model cannot take; returns its lowest and highest price (for drift).
 
     Args:
         raw: the prices the model will see (the request's last ``window``).
@@ -30,6 +30,10 @@ def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> None:
     Raises:
         InvalidInput: a price that is not finite, not positive, or outside the usable range.
     """
+    # Two reductions on the usual path: a NaN makes both comparisons false, an infinity breaks the upper one.
+    low, high = float(raw.min()), float(raw.max())
+    if low >= MIN_PRICE and high <= MAX_PRICE:
+        return low, high
     bad = ~np.isfinite(raw) | (raw < MIN_PRICE) | (raw > MAX_PRICE)
     if bad.any():
         i = int(np.argmax(bad))
@@ -37,6 +41,7 @@ def check_window(raw: npt.NDArray[np.float64], *, offset: int) -> None:
             f"prices[{offset + i}] = {raw[i]!r} cannot be used: prices must be finite and between "
             f"{MIN_PRICE:.7g} (float32's smallest normal) and {MAX_PRICE:g}"
         )
+    raise AssertionError("unreachable: a window outside the range has a bad price")
 
 
 def check_forecast(*arrays: npt.NDArray[np.floating[Any]], data_range: tuple[float, float]) -> None:

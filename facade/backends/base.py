@@ -147,8 +147,8 @@ class Backend(abc.ABC):
         Returns:
             Output name -> array, with the batch axis first.
         """
-        if set(inputs) != signature.input_names():
-            raise ValueError(f"{signature.name} takes {sorted(signature.input_names())}, got {sorted(inputs)}")
+        if inputs.keys() != signature.input_names:
+            raise ValueError(f"{signature.name} takes {sorted(signature.input_names)}, got {sorted(inputs)}")
         typed = {t.name: np.asarray(inputs[t.name], dtype=t.dtype) for t in signature.inputs}
         names = tuple(outputs) if outputs is not None else tuple(t.name for t in signature.outputs)
         return await self._run(servable, signature.name, typed, names)

@@ -24,6 +24,18 @@ from facade.errors import FacadeError, InferenceError, VersionGone
 logger = logging.getLogger(__name__)
 
 
+def _set_thread_pools(tf: Any, inter_op: int, intra_op: int) -> None:
+    """Sizes TensorFlow's thread pools, which it fixes when the first op runs (the process's first backend wins)."""
+    threading = tf.config.threading
+    try:
+        if threading.get_inter_op_parallelism_threads() != inter_op:
+            threading.set_inter_op_parallelism_threads(inter_op)
+        if threading.get_intra_op_parallelism_threads() != intra_op:
+            threading.set_intra_op_parallelism_threads(intra_op)
+    except RuntimeError:
+        logger.info("TensorFlow's thread pools were fixed before this backend started; they stay as they are")
+
+
 class EmbeddedBackend(Backend):
     kind = "embedded"
 
@@ -40,7 +52,8 @@ class EmbeddedBackend(Backend):
     async def start(self) -> None:
         from common.tf_runtime import import_tensorflow
 
-        await asyncio.to_thread(import_tensorflow)
+        tf = await asyncio.to_thread(import_tensorflow)
+        _set_thread_pools(tf, self.settings.embedded_inter_op_threads, self.settings.embedded_intra_op_threads)
         from modelserver.repository import ModelRepository
 
         self.repo = ModelRepository(self.models_dir, keep=2)

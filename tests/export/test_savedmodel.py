@@ -145,7 +145,7 @@ def test_tensor_names_match_the_contract(v1: Any, metadata: VersionMetadata) -> 
     for spec in SIGNATURES:
         fn = v1.signatures[spec.name]
         inputs = fn.structured_input_signature[1]
-        assert set(inputs) == spec.input_names()
+        assert set(inputs) == spec.input_names
         assert set(fn.structured_outputs) == {t.name for t in spec.outputs}
         for tensor in spec.inputs:
             served = inputs[tensor.name]

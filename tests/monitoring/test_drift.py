@@ -1,6 +1,5 @@
 """Drift arithmetic and the per-app metrics, without a server."""
 
-import numpy as np
 import pytest
 
 from facade import drift
@@ -33,8 +32,8 @@ def value(m: Metrics, name: str, **labels: str) -> float:
 
 def test_observe_counts_out_of_range_requests_and_forecast_moves() -> None:
     m = Metrics()
-    drift.observe(m, servable(), np.array([150.0, 160.0, 170.0]), [171.7])
-    distance = drift.observe(m, servable(), np.array([190.0, 230.0, 250.0]), [250.0])
+    drift.observe(m, servable(), (150.0, 170.0), 170.0, [171.7])
+    distance = drift.observe(m, servable(), (190.0, 250.0), 250.0, [250.0])
     assert distance == pytest.approx(0.5)
     assert value(m, "facade_drift_window_outside_count", model="aapl", version="1") == 2
     assert value(m, "facade_drift_window_outside_bucket", model="aapl", version="1", le="0.0") == 1
