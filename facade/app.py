@@ -13,6 +13,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi_offline import FastAPIOffline
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp
 
 from facade import logging_setup
 from facade.backends import make_backend
@@ -21,7 +22,7 @@ from facade.errors import FacadeError, ModelUnavailable
 from facade.keystore import make_key_store
 from facade.messages import describe_validation_errors, unreadable_json
 from facade.metrics import Metrics
-from facade.middleware import HttpLimits, RequestContextMiddleware
+from facade.middleware import Handler, HttpLimits, RequestContextMiddleware
 from facade.openapi import install as install_openapi
 from facade.ratelimit import RateLimits
 from facade.routes import health, keys, predict
@@ -93,6 +94,31 @@ def _register_handlers(app: FastAPI, metrics: Metrics) -> None:
         )
 
 
+def _wrap_outermost(
+    app: FastAPI, *, metrics: Metrics, limits: HttpLimits, direct: dict[tuple[str, str], Handler]
+) -> None:
+    """Puts :class:`RequestContextMiddleware` outside Starlette's own layers (``add_middleware`` puts it inside).
+
+    Starlette builds the stack on the first request from ``build_middleware_stack``;
+    the app comes from ``FastAPIOffline``, a function, so the wrapping is done on
+    the instance. Routes in ``direct`` are then answered by the middleware without
+    going down the stack (see its docstring); their FastAPI routes still document them.
+    """
+    build = app.build_middleware_stack
+
+    def build_stack() -> ASGIApp:
+        return RequestContextMiddleware(
+            build(),
+            metrics=metrics,
+            limits=limits,
+            owner=app,
+            direct=direct,
+            exception_handlers=app.exception_handlers,
+        )
+
+    app.build_middleware_stack = build_stack  # type: ignore[method-assign]
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     """Builds the app; the backend and key store open in the lifespan and close with it.
 
@@ -144,7 +170,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.limits = RateLimits(settings)
     _register_handlers(app, metrics)
     # The forecast routes first: the router tries routes in order, and /predict is the hot path.
-    app.include_router(predict.make_router(settings))
+    direct: dict[tuple[str, str], Handler] = {}
+    app.include_router(predict.make_router(settings, direct=direct))
     app.include_router(health.router)
     app.include_router(keys.router)
     limits = HttpLimits(
@@ -154,7 +181,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         max_headers=settings.max_headers,
         max_header_bytes=settings.max_header_bytes,
     )
-    app.add_middleware(RequestContextMiddleware, metrics=metrics, limits=limits)
+    _wrap_outermost(app, metrics=metrics, limits=limits, direct=direct)
     install_openapi(app, lambda: getattr(app.state, "backend", None))
     return app
 

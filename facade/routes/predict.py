@@ -33,6 +33,7 @@ from facade.deps import (
 )
 from facade.errors import InvalidInput, PayloadTooLarge
 from facade.metrics import Metrics
+from facade.middleware import Handler
 from facade.openapi import errors
 from facade.routes.json_body import JsonBody, fast_route
 from facade.schemas import (
@@ -112,8 +113,13 @@ async def _respond(
     return Response(to_json(body), media_type="application/json")
 
 
-def make_router(settings: Settings) -> APIRouter:
-    """``POST /predict`` and ``POST /predict_csv`` with ``settings``' limits in their schemas."""
+def make_router(settings: Settings, *, direct: dict[tuple[str, str], Handler] | None = None) -> APIRouter:
+    """``POST /predict`` and ``POST /predict_csv`` with ``settings``' limits in their schemas.
+
+    Args:
+        settings: the app's settings.
+        direct: filled with ``POST /predict``'s handler, for the middleware to answer it directly.
+    """
     # Starlette's own multipart limits: one file, a handful of fields, short field values (the file itself is
     # bounded by FACADE_MAX_UPLOAD_BYTES). Past them the answer is a 400 naming the limit.
     router = APIRouter(tags=["forecast"], form_limits={"max_files": 1, "max_fields": 16, "max_part_size": 4096})
@@ -146,6 +152,8 @@ def make_router(settings: Settings) -> APIRouter:
             parse_ms=parse_ms,
         )
 
+    if direct is not None:
+        direct[("POST", "/predict")] = predict_json
     json_router = APIRouter(route_class=fast_route(predict_json))
 
     @json_router.post("/predict", response_model=PredictResponse, responses={**ERRORS, **errors(415)})
