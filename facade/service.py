@@ -86,7 +86,8 @@ async def _forecast_pinned(
         unscale = False  # the graph answered in prices
     else:
         signature = DEFAULT_SIGNATURE
-        window = scaler.transform(raw).astype(np.float32).reshape(1, window_len, 1)
+        a, b = scaler.affine
+        window = (raw * a + b).astype(np.float32).reshape(1, window_len, 1)
         origin_scale: list[F32] = []
 
         async def step(w: F32) -> F32:
@@ -104,7 +105,8 @@ async def _forecast_pinned(
     # One array for the forecast and every bound: [1 + 2 * levels, steps], unscaled, checked and rounded at once.
     lines = np.concatenate([out[np.newaxis, :], lower, upper]).astype(np.float64)
     if unscale:
-        lines = scaler.inverse(lines)
+        a, b = scaler.affine
+        lines = (lines - b) / a
     check_forecast(lines, data_range=(scaler.data_min, scaler.data_max))
     rows = np.round(lines, 6).tolist()
     labels = servable.metadata.intervals.labels

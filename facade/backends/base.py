@@ -113,6 +113,10 @@ class Backend(abc.ABC):
     def served(self) -> dict[str, list[int]]:
         """Model -> versions available now, from the last refresh."""
 
+    def available(self, model: str) -> Sequence[int]:
+        """The versions of one model available now, ascending (on every request's path: no copy of the rest)."""
+        return self.served().get(model, ())
+
     @abc.abstractmethod
     async def refresh(self) -> None:
         """Re-reads which versions are available."""
@@ -184,11 +188,11 @@ class Backend(abc.ABC):
             NotFound: no such model, label or version.
             ModelUnavailable: the model has no (other) version available, or a label names one not loaded.
         """
-        versions = self.served().get(model)
+        versions = self.available(model)
         if not versions:
             self.check_known(model)
             await self.refresh()
-            versions = self.served().get(model)
+            versions = self.available(model)
             if not versions:
                 raise ModelUnavailable(f"no version of model {model!r} is available on {self.kind} ({self.target})")
         if version is None:

@@ -1,23 +1,24 @@
 """Micro-batching: concurrent requests for the same model version share one model call.
 
-Requests queue up while a batch runs; the worker thread then takes everything
-queued (up to ``max_batch`` rows, waiting at most ``timeout_s`` for more) and
-runs it as one batch. With ``timeout_s = 0`` it never waits: under load the
-queue fills by itself while the previous batch runs, and a lone request pays
-no delay. Results go back to each caller's event loop.
+Requests are gathered on the event loop. While a batch runs in the worker
+thread, new requests queue up; when it finishes, everything queued (up to
+``max_batch`` rows) runs as the next batch. A lone request runs at once
+(``timeout_s = 0``) or after waiting ``timeout_s`` for company. The event
+loop and the worker meet once per batch, not once per request: under load
+that is most of what batching saves on the loop.
 
 One bad row must not fail its neighbours: if a batch of several requests
-fails, each request is run again alone, so only the guilty one gets the error.
+fails, each request is run again alone (in the worker), so only the guilty
+one gets the error.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import queue
-import threading
-import time
+from collections import deque
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -27,86 +28,106 @@ logger = logging.getLogger(__name__)
 
 Arrays = dict[str, npt.NDArray[Any]]
 Run = Callable[[Arrays], Arrays]
-_Item = tuple[Arrays, "asyncio.Future[Arrays]", asyncio.AbstractEventLoop]
+_Pending = tuple[Arrays, "asyncio.Future[Arrays]"]
+# Per request of a batch: its outputs, or the exception it alone raised.
+_Outcome = Arrays | BaseException
 
 
 class MicroBatcher:
-    """Runs ``run`` on batches assembled from concurrent :meth:`submit` calls, in one thread."""
+    """Runs ``run`` on batches assembled from concurrent :meth:`submit` calls, in one worker thread."""
 
     def __init__(self, run: Run, *, max_batch: int = 32, timeout_s: float = 0.0, name: str = "batcher") -> None:
         self.run = run
         self.max_batch = max_batch
         self.timeout_s = timeout_s
-        self._queue: queue.SimpleQueue[_Item | None] = queue.SimpleQueue()
-        self._thread = threading.Thread(target=self._work, name=name, daemon=True)
-        self._thread.start()
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
+        self._pending: deque[_Pending] = deque()
+        self._busy = False
 
     async def submit(self, inputs: Arrays) -> Arrays:
         """Queues rows (every input shares the leading batch axis); returns their rows of every output."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Arrays] = loop.create_future()
-        self._queue.put((inputs, future, loop))
+        self._pending.append((inputs, future))
+        if not self._busy:
+            self._busy = True
+            # Not at once: requests already scheduled in this turn of the loop join the batch for free.
+            if self.timeout_s > 0:
+                loop.call_later(self.timeout_s, self._start, loop)
+            else:
+                loop.call_soon(self._start, loop)
         return await future
 
     def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=5)
+        """Stops the worker; requests still queued fail."""
+        for _, future in self._pending:
+            if not future.done():
+                future.get_loop().call_soon_threadsafe(_fail, future, RuntimeError("the batcher was closed"))
+        self._pending.clear()
+        self._executor.shutdown(wait=True, cancel_futures=True)
 
-    def _work(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
-                return
-            items = [first]
-            rows = _rows(first[0])
-            deadline = time.monotonic() + self.timeout_s
-            stop = False
-            while rows < self.max_batch:
-                try:
-                    remaining = deadline - time.monotonic()
-                    item = self._queue.get(timeout=remaining) if remaining > 0 else self._queue.get_nowait()
-                except queue.Empty:
-                    break
-                if item is None:
-                    stop = True
-                    break
-                items.append(item)
-                rows += _rows(item[0])
-            self._run_batch(items)
-            if stop:
-                return
-
-    def _run_batch(self, items: list[_Item]) -> None:
-        keys = items[0][0].keys()
-        try:
-            batch = {k: np.concatenate([inputs[k] for inputs, _, _ in items], axis=0) for k in keys}
-            output = self.run(batch)
-        except Exception as exc:
-            if len(items) == 1:
-                _, future, loop = items[0]
-                loop.call_soon_threadsafe(_set_exception, future, exc)
-                return
-            logger.warning("a batch of %d requests failed (%s); running each alone", len(items), exc)
-            for item in items:
-                self._run_batch([item])
+    def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        batch: list[_Pending] = []
+        rows = 0
+        while self._pending and (not batch or rows + _rows(self._pending[0][0]) <= self.max_batch):
+            item = self._pending.popleft()
+            batch.append(item)
+            rows += _rows(item[0])
+        if not batch:
+            self._busy = False
             return
+        work = loop.run_in_executor(self._executor, self._run_batch, [inputs for inputs, _ in batch])
+        work.add_done_callback(lambda done: self._finish(loop, batch, done))
+
+    def _finish(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], done: asyncio.Future[Any]) -> None:
+        if done.cancelled():
+            outcomes: list[_Outcome] = [RuntimeError("the batcher was closed")] * len(batch)
+        elif (error := done.exception()) is not None:
+            outcomes = [error] * len(batch)
+        else:
+            outcomes = done.result()
+        for (_, future), outcome in zip(batch, outcomes, strict=True):
+            if future.done():
+                continue
+            if isinstance(outcome, BaseException):
+                future.set_exception(outcome)
+            else:
+                future.set_result(outcome)
+        if self._pending:
+            self._start(loop)
+        else:
+            self._busy = False
+
+    def _run_batch(self, requests: list[Arrays]) -> list[_Outcome]:
+        """In the worker: one model call for every request, or one each when the shared call fails."""
+        if len(requests) == 1:
+            return [_attempt(self.run, requests[0])]
+        keys = requests[0].keys()
+        try:
+            output = self.run({k: np.concatenate([r[k] for r in requests], axis=0) for k in keys})
+        except Exception as exc:
+            logger.warning("a batch of %d requests failed (%s); running each alone", len(requests), exc)
+            return [_attempt(self.run, r) for r in requests]
+        out: list[_Outcome] = []
         start = 0
-        for inputs, future, loop in items:
-            n = _rows(inputs)
-            rows = {name: values[start : start + n] for name, values in output.items()}
-            loop.call_soon_threadsafe(_set_result, future, rows)
+        for request in requests:
+            n = _rows(request)
+            out.append({name: values[start : start + n] for name, values in output.items()})
             start += n
+        return out
+
+
+def _attempt(run: Run, inputs: Arrays) -> _Outcome:
+    try:
+        return run(inputs)
+    except Exception as exc:
+        return exc
 
 
 def _rows(inputs: Arrays) -> int:
     return int(next(iter(inputs.values())).shape[0])
 
 
-def _set_result(future: asyncio.Future[Arrays], value: Arrays) -> None:
-    if not future.done():
-        future.set_result(value)
-
-
-def _set_exception(future: asyncio.Future[Arrays], exc: Exception) -> None:
+def _fail(future: asyncio.Future[Arrays], exc: Exception) -> None:
     if not future.done():
         future.set_exception(exc)

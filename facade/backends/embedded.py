@@ -75,6 +75,10 @@ class EmbeddedBackend(Backend):
         served: dict[str, list[int]] = self.repo.snapshot()
         return served
 
+    def available(self, model: str) -> list[int]:
+        versions: list[int] = self.repo.versions(model)
+        return versions
+
     def labels(self, model: str) -> dict[str, int]:
         labels: dict[str, int] = self.repo.labels(model)
         return labels

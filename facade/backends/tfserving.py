@@ -145,6 +145,9 @@ class TFServingBackend(Backend):
     def served(self) -> dict[str, list[int]]:
         return dict(self._versions)
 
+    def available(self, model: str) -> list[int]:
+        return self._versions.get(model, [])
+
     def labels(self, model: str) -> dict[str, int]:
         return dict(self._models.labels.get(model, {}))
 
