@@ -155,7 +155,8 @@ class PredictResponse(BaseModel):
     forecast: list[float] = Field(description="Forecast closes, one per day ahead.")
     intervals: dict[str, Band] = Field(
         description='Prediction intervals by nominal coverage in percent ("80", "95"), calibrated on the '
-        'version\'s validation period: the close h days ahead falls inside the "80" band about 80% of the time.'
+        'version\'s history before its test period: the close h days ahead falls inside the "80" band about '
+        "80% of the time."
     )
     last_price: float
     timings: Timings
