@@ -59,6 +59,10 @@ class Settings(BaseSettings):
     # 0 leaves TensorFlow's default (one per core).
     embedded_inter_op_threads: int = Field(default=1, ge=0)
     embedded_intra_op_threads: int = Field(default=0, ge=0)
+    # How long a Python thread may hold the GIL while another waits (sys.setswitchinterval), in microseconds.
+    # The batcher's thread needs it back after every TensorFlow call; Python's 5 ms default leaves the batch's
+    # requests waiting (100 us: about 10% more 1-step throughput, docs/benchmarks.md). 0 leaves Python's default.
+    embedded_switch_interval_us: int = Field(default=100, ge=0, le=1_000_000)
     # 0: never wait for more rows; under load, batches form while the previous one runs.
     batch_timeout_ms: float = Field(default=0.0, ge=0)
 

@@ -31,7 +31,6 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from starlette.datastructures import MutableHeaders
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -111,11 +110,16 @@ class RequestContextMiddleware:
             nonlocal status
             if message["type"] == "http.response.start":
                 status = message["status"]
-                out = MutableHeaders(scope=message)
-                out["x-process-time"] = f"{(time.perf_counter() - start) * 1000:.3f}"
-                out["x-request-id"] = request_id
-                for name, value in state.get("rate_headers", {}).items():
-                    out[name] = value
+                # Raw pairs: no app sets these two, and the rate headers replace any of the same name.
+                out = [(b"x-process-time", f"{(time.perf_counter() - start) * 1000:.3f}".encode()),
+                       (b"x-request-id", request_id.encode())]  # fmt: skip
+                rate = state.get("rate_headers")
+                if rate:
+                    extra = [(name.lower().encode(), value.encode()) for name, value in rate.items()]
+                    names = {name for name, _ in extra}
+                    message["headers"] = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+                    out += extra
+                message["headers"] = [*message.get("headers", ()), *out]
             await send(message)
 
         try:

@@ -52,6 +52,10 @@ class _StorageDown(Exception):
     """The storage failed recently: the request passes without counting."""
 
 
+# Past this many remembered failing addresses, the expired ones are dropped (then past twice those left).
+MAX_FAILING_ADDRESSES = 10_000
+
+
 class SweptMemoryStorage(MemoryStorage):
     """``limits``' in-process storage, its expired entries swept by one long-lived daemon thread.
 
@@ -114,6 +118,11 @@ class RateLimits:
         self._down_until = 0.0
         self.per_key = parse_many(settings.rate_limit_per_key)
         self.auth_failures = parse_many(settings.rate_limit_auth_failures)
+        # memory://: addresses with a failed attempt in this process lately (until when), so that the common case,
+        # an address that never failed, skips the failure counters' lookups.
+        self._failing: dict[str, float] = {}
+        self._prune_at = MAX_FAILING_ADDRESSES
+        self._auth_window_s = max((item.get_expiry() for item in self.auth_failures), default=0)
         self.minting = parse_many(settings.rate_limit_minting)
 
     async def close(self) -> None:
@@ -139,6 +148,8 @@ class RateLimits:
         """
         if not self.enabled:
             return
+        if self._sync is not None and not self._failed_lately(address):
+            return  # per-process counters: no failure here means none counted (one dict lookup per request)
         try:
             for item in self.auth_failures:
                 if not await self._test(item, "auth-fail", address):
@@ -158,6 +169,8 @@ class RateLimits:
         """Counts one failed attempt (wrong, malformed or revoked key, wrong admin token) for ``address``."""
         if not self.enabled:
             return
+        if self._sync is not None:
+            self._note_failure(address)
         try:
             for item in self.auth_failures:
                 await self._hit(item, "auth-fail", address)
@@ -196,6 +209,23 @@ class RateLimits:
             self._failed(exc)
             return {}
         return headers
+
+    def _note_failure(self, address: str) -> None:
+        # A sliding-window counter still weighs the previous window: remember the address for two windows.
+        self._failing[address] = time.monotonic() + 2 * self._auth_window_s
+        if len(self._failing) > self._prune_at:  # amortised: the next sweep waits until the dict has doubled
+            now = time.monotonic()
+            self._failing = {a: until for a, until in self._failing.items() if until > now}
+            self._prune_at = max(MAX_FAILING_ADDRESSES, 2 * len(self._failing))
+
+    def _failed_lately(self, address: str) -> bool:
+        until = self._failing.get(address)
+        if until is None:
+            return False
+        if until < time.monotonic():
+            del self._failing[address]
+            return False
+        return True
 
     def _failed(self, exc: Exception) -> None:
         self._down_until = time.monotonic() + STORAGE_RETRY_S

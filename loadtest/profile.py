@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         spy = subprocess.Popen(  # noqa: S603 - py-spy from this venv, our own arguments
             [str(Path(sys.executable).with_name("py-spy")), "record", "--pid", str(pid), "--duration",
              str(args.seconds), "--rate", "250", "--format", "raw", "--output", str(raw), "--nonblocking",
-             "--threads", *(["--native"] if os.environ.get("PROFILE_NATIVE") else [])],
+             "--threads"],
             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT,
         )  # fmt: skip
         locust = [sys.executable, "-m", "locust", "-f", str(ROOT / "loadtest" / "locustfile.py"), "--headless",

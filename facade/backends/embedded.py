@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import sys
 from typing import Any
 
 import numpy as np
@@ -54,6 +55,8 @@ class EmbeddedBackend(Backend):
 
         tf = await asyncio.to_thread(import_tensorflow)
         _set_thread_pools(tf, self.settings.embedded_inter_op_threads, self.settings.embedded_intra_op_threads)
+        if self.settings.embedded_switch_interval_us:
+            sys.setswitchinterval(self.settings.embedded_switch_interval_us / 1e6)
         from modelserver.repository import ModelRepository
 
         self.repo = ModelRepository(self.models_dir, keep=2)
