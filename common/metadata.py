@@ -85,7 +85,7 @@ class Intervals(_Model):
     ``p_h`` (``next`` fed back, ``h = 1..steps``), both in scaled units, the
     bounds at level ``levels[l]`` are ``p_h + lower[l][h-1] * sigma`` and
     ``p_h + upper[l][h-1] * sigma``, then unscaled like any price. The tables
-    were calibrated on the training run's validation period (``method``).
+    were calibrated on the training run's history before its test period (``method``).
     """
 
     levels: tuple[float, ...]

@@ -54,3 +54,14 @@ def test_ratios_compare_the_tracked_pairs() -> None:
 
 def test_scenario_names_are_unique() -> None:
     assert len({s.name for s in SCENARIOS}) == len(SCENARIOS)
+
+
+@pytest.mark.slow
+def test_client_comparison_times_both_clients_on_a_real_server(models_dir: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "loadtest.clients", "--models-dir", str(models_dir), "--calls", "5", "--rounds", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    rounds = [line for line in proc.stdout.splitlines() if line.startswith("round ")]
+    assert len(rounds) == 2 and all("official client" in r and "facade's client" in r for r in rounds)
