@@ -65,3 +65,15 @@ def test_client_comparison_times_both_clients_on_a_real_server(models_dir: Path)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     rounds = [line for line in proc.stdout.splitlines() if line.startswith("round ")]
     assert len(rounds) == 2 and all("official client" in r and "facade's client" in r for r in rounds)
+
+
+@pytest.mark.slow
+def test_in_process_harness_drives_both_apps_with_every_feature_on(models_dir: Path) -> None:
+    proc = subprocess.run(
+        [sys.executable, "-m", "loadtest.inprocess", "--models-dir", str(models_dir), "--requests", "16",
+         "--concurrency", "4", "--rounds", "2"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stdout + proc.stderr
+    chunks = [line for line in proc.stdout.splitlines() if line.startswith("chunk ")]
+    assert len(chunks) == 2 and "best of each" in proc.stdout
