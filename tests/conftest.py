@@ -1,4 +1,5 @@
 import os
+from collections.abc import Iterator
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
@@ -52,3 +53,18 @@ def models_dir(small_run: RunResult, other_run: RunResult, tmp_path_factory: pyt
     export_run(small_run.run_dir, base)
     export_run(other_run.run_dir, base)
     return base
+
+
+@pytest.fixture(scope="session")
+def grpc_target(models_dir: Path) -> Iterator[str]:
+    """The local TF Serving-API server over the session's models folder."""
+    from modelserver.grpc_server import serve
+    from modelserver.repository import ModelRepository
+
+    repo = ModelRepository(models_dir)
+    repo.refresh()
+    repo.start_polling(0.2)
+    server, port = serve(repo)
+    yield f"127.0.0.1:{port}"
+    server.stop(grace=None)
+    repo.stop()

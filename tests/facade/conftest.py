@@ -26,21 +26,6 @@ def make_settings(tmp_path: Path, models_dir: Path, **overrides: Any) -> Setting
     return Settings(_env_file=None, **values)  # type: ignore[call-arg]
 
 
-@pytest.fixture(scope="session")
-def grpc_target(models_dir: Path) -> Iterator[str]:
-    """The local TF Serving-API server over the session's models folder."""
-    from modelserver.grpc_server import serve
-    from modelserver.repository import ModelRepository
-
-    repo = ModelRepository(models_dir)
-    repo.refresh()
-    repo.start_polling(0.2)
-    server, port = serve(repo)
-    yield f"127.0.0.1:{port}"
-    server.stop(grace=None)
-    repo.stop()
-
-
 @pytest.fixture(scope="module", params=["embedded", "tfserving"])
 def backend_kind(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -1,26 +1,7 @@
 import json
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
-
-import pytest
-
-
-@pytest.fixture(scope="session")
-def grpc_target(models_dir: Path) -> Iterator[str]:
-    """The local TF Serving-API server over the session's models folder."""
-    from modelserver.grpc_server import serve
-    from modelserver.repository import ModelRepository
-
-    repo = ModelRepository(models_dir)
-    repo.refresh()
-    repo.start_polling(0.2)
-    server, port = serve(repo)
-    yield f"127.0.0.1:{port}"
-    server.stop(grace=None)
-    repo.stop()
 
 
 def http(method: str, url: str, *, body: Any = None, headers: dict[str, str] | None = None) -> tuple[int, bytes]:
