@@ -22,7 +22,8 @@ $(STAMP): pyproject.toml constraints.txt
 # The admin token of `make run`/`make serve`: generated once (256 bits) into var/admin-token, readable only by
 # you; `make run FACADE_ADMIN_TOKEN=...` uses yours instead. A weak one is refused in production.
 ADMIN_TOKEN_FILE := var/admin-token
-ADMIN_TOKEN = $(or $(FACADE_ADMIN_TOKEN),$(shell cat $(ADMIN_TOKEN_FILE)))
+# Read by the recipe's shell, never written on a command line (where `ps` would show it to every user).
+ADMIN_TOKEN_SH = $${FACADE_ADMIN_TOKEN:-$$(cat $(ADMIN_TOKEN_FILE))}
 
 $(ADMIN_TOKEN_FILE):
 	@mkdir -p $(dir $@)
@@ -33,12 +34,12 @@ $(ADMIN_TOKEN_FILE):
 run: setup $(ADMIN_TOKEN_FILE)
 	$(BIN)/python -m training --ticker $(TICKER)
 	$(BIN)/python -m export publish --ticker $(TICKER)
-	@echo "admin token: $(ADMIN_TOKEN) (kept in $(ADMIN_TOKEN_FILE))"
-	@FACADE_ADMIN_TOKEN='$(ADMIN_TOKEN)' $(BIN)/python -m facade
+	@FACADE_ADMIN_TOKEN="$(ADMIN_TOKEN_SH)"; echo "admin token: $$FACADE_ADMIN_TOKEN (kept in $(ADMIN_TOKEN_FILE))"
+	@FACADE_ADMIN_TOKEN="$(ADMIN_TOKEN_SH)" exec $(BIN)/python -m facade
 
 serve: setup $(ADMIN_TOKEN_FILE)
-	@echo "admin token: $(ADMIN_TOKEN) (kept in $(ADMIN_TOKEN_FILE))"
-	@FACADE_ADMIN_TOKEN='$(ADMIN_TOKEN)' $(BIN)/python -m facade
+	@FACADE_ADMIN_TOKEN="$(ADMIN_TOKEN_SH)"; echo "admin token: $$FACADE_ADMIN_TOKEN (kept in $(ADMIN_TOKEN_FILE))"
+	@FACADE_ADMIN_TOKEN="$(ADMIN_TOKEN_SH)" exec $(BIN)/python -m facade
 
 train: setup
 	$(BIN)/python -m training --ticker $(TICKER) $(ARGS)
