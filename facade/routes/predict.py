@@ -7,6 +7,7 @@ carry the configured limits: ``steps`` up to ``FACADE_MAX_STEPS``, at most
 
 # No `from __future__ import annotations`: the JSON route's body type is built per app, and FastAPI must see
 # the class itself in the signature, not a name it cannot resolve.
+import logging
 import time
 from collections.abc import Sequence
 from typing import Annotated
@@ -33,7 +34,7 @@ from facade.deps import (
 )
 from facade.errors import InvalidInput, PayloadTooLarge
 from facade.metrics import Metrics
-from facade.middleware import Handler
+from facade.middleware import Handler, access_log
 from facade.openapi import errors
 from facade.routes.json_body import JsonBody, fast_route
 from facade.schemas import (
@@ -75,15 +76,18 @@ async def _respond(
         model = model_name(ticker or settings.default_ticker)
     except ValueError as exc:
         raise InvalidInput(str(exc)) from None
-    log = request.state.log
-    log.update(model=model, steps=steps)
-    if version is not None:
-        log["asked_version"] = version
+    # The access log's fields, only when its line is written (it is the only reader).
+    log = request.state.log if access_log.isEnabledFor(logging.INFO) else None
+    if log is not None:
+        log.update(model=model, steps=steps)
+        if version is not None:
+            log["asked_version"] = version
     result = await service.forecast(backend, model, prices, steps=steps, mode=settings.forecast_mode, version=version)
     t = result.timings_ms
     total = (time.perf_counter() - request.state.t0) * 1000
-    log.update(version=result.servable.version, signature=result.signature, parse_ms=round(parse_ms, 3))
-    log.update({f"{k}_ms": round(v, 3) for k, v in t.items()})
+    if log is not None:
+        log.update(version=result.servable.version, signature=result.signature, parse_ms=round(parse_ms, 3))
+        log.update({f"{k}_ms": round(v, 3) for k, v in t.items()})
     stages = metrics.stages
     stages["parse"].observe(parse_ms / 1000)
     for stage, ms in t.items():

@@ -76,4 +76,4 @@ def test_in_process_harness_drives_both_apps_with_every_feature_on(models_dir: P
     )  # fmt: skip
     assert proc.returncode == 0, proc.stdout + proc.stderr
     chunks = [line for line in proc.stdout.splitlines() if line.startswith("chunk ")]
-    assert len(chunks) == 2 and "best of each" in proc.stdout
+    assert len(chunks) == 2 and "best of each, main thread" in proc.stdout
