@@ -48,8 +48,15 @@ def facade_url(models_dir: Path, tmp_path: Path) -> Iterator[tuple[str, Path]]:
     """A facade on a loopback port over a private copy of the models (the test publishes a version)."""
     models = tmp_path / "models"
     shutil.copytree(models_dir, models)
-    # The traffic includes a wrong key every round, from one address: not what this test limits.
-    settings = make_settings(tmp_path, models, version_refresh_s=0.2, rate_limit_auth_failures="100000/minute")
+    # The traffic includes a wrong key every round, from one address, and one key sends it all (for minutes with
+    # MONITORING_TRAFFIC_S): quotas are not what this test is about.
+    settings = make_settings(
+        tmp_path,
+        models,
+        version_refresh_s=0.2,
+        rate_limit_auth_failures="100000/minute",
+        rate_limit_per_key="1000000/minute",
+    )
     port = free_port()
     server = uvicorn.Server(uvicorn.Config(create_app(settings), host="127.0.0.1", port=port, log_config=None))
     thread = threading.Thread(target=server.run, daemon=True)
