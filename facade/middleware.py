@@ -113,13 +113,14 @@ class RequestContextMiddleware:
                 # Raw pairs: no app sets these two, and the rate headers replace any of the same name.
                 out = [(b"x-process-time", f"{(time.perf_counter() - start) * 1000:.3f}".encode()),
                        (b"x-request-id", request_id.encode())]  # fmt: skip
+                headers = message.get("headers", ())
                 rate = state.get("rate_headers")
                 if rate:
                     extra = [(name.lower().encode(), value.encode()) for name, value in rate.items()]
                     names = {name for name, _ in extra}
-                    message["headers"] = [(k, v) for k, v in message.get("headers", ()) if k.lower() not in names]
+                    headers = [(k, v) for k, v in headers if k.lower() not in names]
                     out += extra
-                message["headers"] = [*message.get("headers", ()), *out]
+                message["headers"] = [*headers, *out]
             await send(message)
 
         try:
