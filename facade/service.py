@@ -72,8 +72,10 @@ async def _forecast_pinned(
             f"too short a history: model {servable.model} version {servable.version} needs at least "
             f"{window_len} prices, got {len(prices)}"
         )
-    raw = np.asarray(prices[-window_len:], dtype=np.float64)
-    window_range = check_window(raw, offset=len(prices) - window_len)
+    # The prices the model will see, as Python floats (checked in floats) and as an array (scaled in NumPy).
+    recent = prices[-window_len:] if isinstance(prices, list) else np.asarray(prices[-window_len:]).tolist()
+    window_range = check_window(recent, offset=len(prices) - window_len)
+    raw = np.array(recent, dtype=np.float64)
     scaler = servable.scaler
     t1 = time.perf_counter()
     timings["preprocess"] = (t1 - t0) * 1000
@@ -122,7 +124,7 @@ async def _forecast_pinned(
     n = len(labels)
     bands = {label: (rows[1 + i], rows[1 + n + i]) for i, label in enumerate(labels)}
     timings["postprocess"] = (time.perf_counter() - t2) * 1000
-    return ForecastResult(servable, signature, rows[0], float(raw[-1]), bands, timings, window_range)
+    return ForecastResult(servable, signature, rows[0], float(recent[-1]), bands, timings, window_range)
 
 
 def _checked_rows(lines: npt.NDArray[np.float64], scaler: ScalerParams) -> list[list[float]]:

@@ -71,7 +71,7 @@ async def _both(
     body: bytes, args: argparse.Namespace, work: Path
 ) -> list[tuple[tuple[float, float], tuple[float, float]]]:
     """Alternates chunks of requests to the ceiling and the facade; returns their (main-thread, process) CPU."""
-    from facade.app import create_app
+    from facade.app import Entry, create_app
     from facade.config import Settings
     from loadtest.ceiling_app import create_app as create_ceiling
 
@@ -86,6 +86,7 @@ async def _both(
         rate_limit_per_key="100000000/minute",  # counted on every request, never exhausted
     )
     facade = create_app(settings)
+    entry = Entry(facade)  # what uvicorn serves
     chunks: list[tuple[tuple[float, float], tuple[float, float]]] = []
     async with facade.router.lifespan_context(facade):
         _, key = await facade.state.keys.create("in-process")
@@ -93,7 +94,7 @@ async def _both(
         ceiling_headers = {"content-type": "application/json", "x-api-key": "not-checked"}
         for _ in range(args.rounds):
             c = await _drive(ceiling, body, ceiling_headers, requests=args.requests, concurrency=args.concurrency)
-            f = await _drive(facade, body, facade_headers, requests=args.requests, concurrency=args.concurrency)
+            f = await _drive(entry, body, facade_headers, requests=args.requests, concurrency=args.concurrency)
             chunks.append((c, f))
     return chunks
 

@@ -7,7 +7,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from common.metadata import read_metadata
-from facade.app import create_app
+from facade.app import Entry, create_app
 from facade.config import Settings
 
 ADMIN = "test-admin-token-0123456789"
@@ -39,7 +39,7 @@ def client(
     if backend_kind == "tfserving":
         extra = {"backend": "tfserving", "tfserving_address": request.getfixturevalue("grpc_target")}
     settings = make_settings(tmp_path_factory.mktemp("facade"), models_dir, **extra)
-    with TestClient(create_app(settings)) as c:
+    with TestClient(Entry(create_app(settings))) as c:  # what uvicorn serves
         yield c
 
 
