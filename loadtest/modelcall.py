@@ -10,6 +10,9 @@ time, the CPU of the calling thread (the facade's batcher thread: Python and
 whatever TensorFlow runs inline), and the CPU of the whole process (with
 TensorFlow's pool threads), then that per row. Under the facade's 1-step
 load the batches are small, so a row costs what this prints for them.
+First it counts the signature's graph nodes (the functions it calls
+included): TensorFlow's executor dispatches each of them on every call,
+whatever the batch size.
 """
 
 from __future__ import annotations
@@ -17,12 +20,29 @@ from __future__ import annotations
 import argparse
 import os
 import time
+from collections import Counter
 from pathlib import Path
 
 import numpy as np
 
 from common.contract import DEFAULT_SIGNATURE
 from loadtest.payloads import closes
+
+
+def graph_nodes(version: object, signature: str) -> Counter[str]:
+    """The op types of a signature's graph and of every function it calls, counted node by node."""
+    graph = version.loaded.signatures[signature].graph.as_graph_def()  # type: ignore[attr-defined]
+    library = {f.signature.name: f for f in graph.library.function}
+    counts: Counter[str] = Counter()
+    stack, seen = [list(graph.node)], set()
+    while stack:
+        for node in stack.pop():
+            counts[node.op] += 1
+            called = node.attr["f"].func.name if "f" in node.attr else ""
+            if called in library and called not in seen:
+                seen.add(called)
+                stack.append(list(library[called].node_def))
+    return counts
 
 
 def measure(version: object, signature: str, batch: int, calls: int) -> tuple[float, float, float]:
@@ -59,12 +79,21 @@ def main(argv: list[str] | None = None) -> int:
     from modelserver.repository import ModelRepository
 
     tf = import_tensorflow()
-    tf.config.threading.set_inter_op_parallelism_threads(args.inter_op)
-    tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
+    threading = tf.config.threading
+    try:
+        threading.set_inter_op_parallelism_threads(args.inter_op)
+        threading.set_intra_op_parallelism_threads(args.intra_op)
+    except RuntimeError:  # this process ran TensorFlow before (tests): its pools stay as they are
+        pass
+    pools = f"TensorFlow's pools: {threading.get_inter_op_parallelism_threads()} inter-op, "
+    pools += f"{threading.get_intra_op_parallelism_threads()} intra-op threads (0: one per core)"
     repo = ModelRepository(args.models_dir, keep=1)
     repo.refresh()
     version = repo.get(args.model, max(repo.versions(args.model)))
-    print(f"{args.model} version {version.version}, {args.signature}, {args.calls} calls per batch size")
+    print(f"{args.model} version {version.version}, {args.signature}, {args.calls} calls per batch size; {pools}")
+    nodes = graph_nodes(version, args.signature)
+    common = ", ".join(f"{n} {op}" for op, n in nodes.most_common(6))
+    print(f"{sum(nodes.values())} graph nodes, each run by TensorFlow's executor: {common}, ...")
     print("batch | wall us/call | calling thread CPU us/call | process CPU us/call | process CPU us/row")
     for batch in args.batches:
         wall, thread, process = measure(version, args.signature, batch, args.calls)
