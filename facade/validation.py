@@ -31,8 +31,8 @@ def check_window(window: Sequence[float], *, offset: int) -> tuple[float, float]
     Raises:
         InvalidInput: a price that is not finite, not positive, or outside the usable range.
     """
-    # The usual path in plain floats (a few hundred nanoseconds for a window, where NumPy's reductions cost
-    # microseconds each). min and max may step over a NaN, so the sum is checked too: a NaN anywhere makes it
+    # The usual path in plain floats: min, max and sum of 60 prices take about 2 us, NumPy's conversion and two
+    # reductions about 3.5. min and max may step over a NaN, so the sum is checked too: a NaN anywhere makes it
     # NaN, and NaN != NaN. An infinity breaks one of the bounds.
     low, high = min(window), max(window)
     total = sum(window)
