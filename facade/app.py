@@ -113,7 +113,6 @@ def _wrap_outermost(
             build(),
             metrics=metrics,
             limits=limits,
-            owner=app,
             direct=direct,
             exception_handlers=app.exception_handlers,
         )
@@ -205,20 +204,16 @@ class Entry:
 
     def __init__(self, app: FastAPI) -> None:
         self.app = app
-        self._stack: ASGIApp | None = None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or self.app.root_path:
-            await self.app(scope, receive, send)
+        app = self.app
+        if scope["type"] != "http" or app.root_path:
+            await app(scope, receive, send)
             return
-        stack = self._stack
-        if stack is None:
-            app = self.app
-            if app.middleware_stack is None:  # Starlette builds it on the first request; so do we
-                app.middleware_stack = app.build_middleware_stack()
-            stack = self._stack = app.middleware_stack
-        scope["app"] = self.app
-        await stack(scope, receive, send)
+        if app.middleware_stack is None:  # Starlette builds it on the first request; so do we
+            app.middleware_stack = app.build_middleware_stack()
+        scope["app"] = app
+        await app.middleware_stack(scope, receive, send)
 
 
 def app_factory() -> Entry:

@@ -8,7 +8,7 @@ stalling its body cannot hold a worker). The body is then replayed to the
 app. Responses get ``x-request-id``, ``x-process-time`` and any RateLimit-*
 headers a dependency left in the request state.
 
-It is the outermost layer of the app (``facade.app.FacadeApp``), and it
+It is the outermost layer of the app (``facade.app._wrap_outermost``), and it
 answers the hot route itself: ``POST /predict`` goes straight to its handler,
 with the app's own exception handlers, instead of through FastAPI's and
 Starlette's dozen layers (error and exception middleware, exit stacks, route
@@ -71,7 +71,6 @@ class RequestContextMiddleware:
         *,
         metrics: Metrics,
         limits: HttpLimits,
-        owner: Any = None,
         direct: Mapping[tuple[str, str], Handler] | None = None,
         exception_handlers: Mapping[Any, ExceptionHandler] | None = None,
     ) -> None:
@@ -81,14 +80,12 @@ class RequestContextMiddleware:
             app: the ASGI app (the FastAPI app's middleware stack).
             metrics: where requests are counted.
             limits: the HTTP-layer limits.
-            owner: the FastAPI app, as Starlette puts it in the scope, for the handlers answered directly.
             direct: (method, path) -> handler answered without going down ``app``.
             exception_handlers: the app's handlers, by exception class, for errors of a direct handler.
         """
         self.app = app
         self.metrics = metrics
         self.limits = limits
-        self.owner = owner
         self.direct = dict(direct or {})
         self.exception_handlers = dict(exception_handlers or {})
 
@@ -155,8 +152,11 @@ class RequestContextMiddleware:
             self._finish(scope, status, start)
 
     async def _answer(self, handler: Handler, scope: Scope, receive: Receive, send: Send) -> None:
-        """Runs a direct handler as its route would: a Request on the scope, the app's exception handlers."""
-        scope["app"] = self.owner
+        """Runs a direct handler as its route would: a Request on the scope, the app's exception handlers.
+
+        ``scope["app"]``, which the handler reads its state from, is set by the layer above (Starlette's
+        ``__call__``, or ``facade.app.Entry``).
+        """
         request = Request(scope, receive)
         try:
             response = await handler(request)

@@ -27,11 +27,12 @@ import numpy as np
 
 from common.contract import DEFAULT_SIGNATURE
 from loadtest.payloads import closes
+from modelserver.repository import LoadedVersion, ModelRepository
 
 
-def graph_nodes(version: object, signature: str) -> Counter[str]:
+def graph_nodes(version: LoadedVersion, signature: str) -> Counter[str]:
     """The op types of a signature's graph and of every function it calls, counted node by node."""
-    graph = version.loaded.signatures[signature].graph.as_graph_def()  # type: ignore[attr-defined]
+    graph = version.loaded.signatures[signature].graph.as_graph_def()
     library = {f.signature.name: f for f in graph.library.function}
     counts: Counter[str] = Counter()
     stack, seen = [list(graph.node)], set()
@@ -45,9 +46,9 @@ def graph_nodes(version: object, signature: str) -> Counter[str]:
     return counts
 
 
-def measure(version: object, signature: str, batch: int, calls: int) -> tuple[float, float, float]:
+def measure(version: LoadedVersion, signature: str, batch: int, calls: int) -> tuple[float, float, float]:
     """Mean (wall, calling thread's CPU, process CPU) per call, in microseconds."""
-    specs = version.input_specs(signature)  # type: ignore[attr-defined]
+    specs = version.input_specs(signature)
     (name, spec), *rest = specs.items()
     if rest:
         raise ValueError(f"signature {signature!r} takes {len(specs)} inputs; this measures one-input signatures")
@@ -56,10 +57,10 @@ def measure(version: object, signature: str, batch: int, calls: int) -> tuple[fl
     scaled = (scaled - scaled.min()) / (scaled.max() - scaled.min())
     rows = np.repeat(scaled.astype(np.float32).reshape(1, length, 1), batch, axis=0)
     for _ in range(20):
-        version.run(signature, {name: rows})  # type: ignore[attr-defined]
+        version.run(signature, {name: rows})
     wall, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
     for _ in range(calls):
-        version.run(signature, {name: rows})  # type: ignore[attr-defined]
+        version.run(signature, {name: rows})
     wall, thread, process = (time.perf_counter() - wall, time.thread_time() - thread, time.process_time() - process)
     return 1e6 * wall / calls, 1e6 * thread / calls, 1e6 * process / calls
 
@@ -76,7 +77,6 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from common.tf_runtime import import_tensorflow
-    from modelserver.repository import ModelRepository
 
     tf = import_tensorflow()
     threading = tf.config.threading
