@@ -128,7 +128,8 @@ def test_a_version_on_one_replica_before_the_other_causes_no_failure(replicas: l
             republish_version(replicas[1].base / "aapl", replicas[1].base / "aapl" / "1")  # then on b
             wait_for(lambda: 3 in replicas[1].repo.versions("aapl"), timeout=30)
             seen = len(responses)
-            wait_for(lambda: len(responses) > seen + 10)
+            # The facade sees b's version 3 at its next poll of the replicas (version_refresh_s), not at once.
+            wait_for(lambda: len(responses) > seen + 10 and responses[-1][1].get("version") == 3, timeout=30)
         finally:
             stop.set()
             worker.join()
