@@ -98,7 +98,6 @@ def build_model(
     *,
     units: Sequence[int] = (64,),
     learning_rate: float = 1e-3,
-    unroll: bool = False,
     point_weight: float = 1.0,
     features: Features = "lstm",
 ) -> keras.Model:
@@ -108,9 +107,6 @@ def build_model(
         window: number of past days per input (``W``, at least 2); input ``window`` ``[batch, W, 1]``, scaled.
         units: LSTM layer sizes, first to last.
         learning_rate: Adam's learning rate.
-        unroll: unroll the LSTMs over the window (a straight-line graph instead of a
-            ``While`` loop). Same weights and outputs; the export uses it because one
-            call then costs about half as much on a CPU.
         point_weight: weight of the ``next`` MSE against the ``scale`` likelihood in the
             training loss (the pipeline sets it to ``1 / mean squared daily change`` so
             both terms are of order one).
@@ -128,10 +124,8 @@ def build_model(
     if features == "lstm":
         x = standardised
         for i, n in enumerate(units):
-            # use_cudnn=False keeps the exported graph free of CudnnRNN ops when a GPU is visible.
-            x = keras.layers.LSTM(
-                n, return_sequences=i < len(units) - 1, use_cudnn=False, unroll=unroll, name=f"lstm_{i}"
-            )(x)
+            # use_cudnn=False keeps a graph traced on a machine that sees a GPU free of CudnnRNN ops.
+            x = keras.layers.LSTM(n, return_sequences=i < len(units) - 1, use_cudnn=False, name=f"lstm_{i}")(x)
     elif features == "linear":
         x = keras.layers.Flatten(name="flat_changes")(standardised)
     else:

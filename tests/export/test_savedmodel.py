@@ -119,6 +119,48 @@ def test_the_server_side_loader_reads_the_metadata_asset(models_dir: Path) -> No
     assert parse_metadata(out[0]).version == 2
 
 
+def test_the_server_side_loader_runs_the_fused_lstm(v1: Any, models_dir: Path) -> None:
+    """TF Serving's C++ loader (through TF1's) runs serving_default, BlockLSTMV2 included, as TF2 does."""
+    x = windows(3, seed=5)
+    with tf.Graph().as_default(), tf.compat.v1.Session() as sess:
+        graph = tf.compat.v1.saved_model.loader.load(sess, ["serve"], str(models_dir / "aapl" / "1"))
+        sig = graph.signature_def["serving_default"]
+        out = sess.run(sig.outputs["next"].name, {sig.inputs["window"].name: x})
+    np.testing.assert_allclose(out, v1.signatures["serving_default"](window=tf.constant(x))["next"].numpy(), rtol=1e-6)
+
+
+def test_each_lstm_is_one_fused_node(models_dir: Path) -> None:
+    """No loop over the window: one BlockLSTMV2 per LSTM layer, however long the window."""
+    saved = saved_model_pb2.SavedModel()
+    saved.ParseFromString((models_dir / "aapl" / "1" / "saved_model.pb").read_bytes())
+    (graph,) = saved.meta_graphs
+    library = {f.signature.name: f for f in graph.graph_def.library.function}
+    serving = [f for name, f in library.items() if "serving_default" in name]
+    assert serving  # the signature's functions were found
+    reachable = _called_nodes(serving, library)
+    assert sum(n.op == "BlockLSTMV2" for n in reachable) == len(SMALL.units)
+    # The gates are inside the fused op: no loop, and no sigmoid outside it.
+    assert not [n for n in reachable if n.op in {"While", "StatelessWhile", "Sigmoid"}]
+
+
+def _called_nodes(roots: list[Any], library: dict[str, Any]) -> list[Any]:
+    """Every node of ``roots`` and of the functions they call, once per function."""
+    seen: set[str] = set()
+    out: list[Any] = []
+    stack = list(roots)
+    while stack:
+        fn = stack.pop()
+        if fn.signature.name in seen:
+            continue
+        seen.add(fn.signature.name)
+        for node in fn.node_def:
+            out.append(node)
+            called = node.attr["f"].func.name if "f" in node.attr else ""
+            if called in library:
+                stack.append(library[called])
+    return out
+
+
 def test_graph_has_no_assert_ops(models_dir: Path) -> None:
     assert not [op for op in _all_ops(models_dir / "aapl" / "1") if "assert" in op.lower()]
 

@@ -25,18 +25,6 @@ def test_model_returns_next_and_a_positive_scale(small_run: RunResult) -> None:
     assert model.inputs[0].name == "window"
 
 
-def test_unrolled_build_takes_the_trained_weights(small_run: RunResult) -> None:
-    from training.model import build_model
-
-    trained = artifacts.load_model(small_run.run_dir)
-    clone = build_model(SMALL.window, units=SMALL.units, unroll=True)
-    clone.set_weights(trained.get_weights())
-    windows = np.random.default_rng(0).uniform(0.1, 0.9, (3, SMALL.window, 1)).astype(np.float32)
-    a, b = trained(windows), clone(windows)
-    for name in ("next", "scale"):
-        np.testing.assert_allclose(np.asarray(a[name]), np.asarray(b[name]), rtol=1e-5, atol=1e-7)
-
-
 def test_metrics_intervals_block_is_complete(small_run: RunResult) -> None:
     block = json.loads((small_run.run_dir / "metrics.json").read_text())["intervals"]
     assert block["levels"] == [0.8, 0.95]
