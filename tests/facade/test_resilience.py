@@ -1,5 +1,6 @@
 """Backend down -> 503 and recovery without restart; timeouts -> 504; version rolls under traffic."""
 
+import asyncio
 import shutil
 import threading
 import time
@@ -21,6 +22,8 @@ from common.contract import METADATA_SIGNATURE
 from export.exporter import export_run
 from export.versions import retire
 from facade.app import create_app
+from facade.backends.tfs_client import TFServingClient
+from facade.errors import InferenceError
 from loadtest.procs import free_port
 from modelserver.grpc_server import PredictionService, serve
 from modelserver.repository import ModelRepository
@@ -132,6 +135,35 @@ def test_a_backend_failure_gives_502_without_its_internals(
     # The operator's log has what happened, under the same request id.
     logged = [rec for rec in caplog.records if getattr(rec, "request_id", None) == body["request_id"]]
     assert any("/srv/secret/models" in rec.getMessage() for rec in logged)
+
+
+def test_calls_wait_for_their_replies_together_and_off_the_event_loop(slow_server: str) -> None:
+    """Each blocking call waits in a thread of the client's pool: the loop keeps running, the calls overlap."""
+
+    async def four_calls() -> tuple[list[Any], int, float]:
+        client = TFServingClient(slow_server, timeout_s=10, threads=4)
+        inputs = {"window": np.zeros((1, SMALL.window, 1), dtype=np.float32)}
+        try:
+            start = time.monotonic()
+            calls = [
+                asyncio.create_task(
+                    client.predict("aapl", version=2, signature="serving_default", inputs=inputs, outputs=["next"])
+                )
+                for _ in range(4)
+            ]
+            ticks = 0
+            while not all(call.done() for call in calls):
+                await asyncio.sleep(0.01)
+                ticks += 1
+            results = await asyncio.gather(*calls, return_exceptions=True)
+            return results, ticks, time.monotonic() - start
+        finally:
+            await client.close()
+
+    results, ticks, elapsed = asyncio.run(four_calls())
+    assert all(isinstance(r, InferenceError) for r in results), results  # the server's INTERNAL, mapped
+    assert ticks > 50  # the event loop ran all along the 2 s the server took
+    assert elapsed < 3.5  # together: one after the other would take 8 s
 
 
 def test_upstream_timeout_gives_504(slow_server: str, models_dir: Path, tmp_path: Path) -> None:
