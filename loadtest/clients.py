@@ -7,8 +7,11 @@ Starts the local TF Serving-API server (``python -m modelserver``) on
 ``forecast`` calls (one user): the official ``tensorflow-serving-api`` stub
 (sync), then the facade's ``TFServingClient`` (no TensorFlow; blocking calls in its own threads). The
 loops alternate so that the machine's drift hits both alike; each line is one
-loop's mean time per call. What is left of the facade's overhead at one user,
-beyond the difference printed here, is its HTTP side.
+loop's mean time per call, and the CPU per call of the thread that made it:
+the official client's calling thread, and the facade client's event-loop
+thread (the thread that bounds one facade worker; the client's own pool
+threads wait for the replies). What is left of the facade's overhead at one
+user, beyond the difference printed here, is its HTTP side.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ from loadtest.payloads import closes, newest_metadata
 MODEL = "aapl"
 
 
-def _official_ms(target: str, inputs: dict[str, Any], calls: int) -> float:
+def _official_ms(target: str, inputs: dict[str, Any], calls: int) -> tuple[float, float]:
     import grpc
     import tensorflow as tf
     from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
@@ -43,22 +46,22 @@ def _official_ms(target: str, inputs: dict[str, Any], calls: int) -> float:
             request.inputs[name].CopyFrom(tf.make_tensor_proto(value))
         for _ in range(20):
             stub.Predict(request, timeout=10)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         for _ in range(calls):
             stub.Predict(request, timeout=10)
-        return (time.perf_counter() - start) / calls * 1000
+        return (time.perf_counter() - start) / calls * 1000, (time.thread_time() - cpu) / calls * 1e6
 
 
-async def _light_ms(target: str, version: int, inputs: dict[str, Any], calls: int) -> float:
+async def _light_ms(target: str, version: int, inputs: dict[str, Any], calls: int) -> tuple[float, float]:
     client = TFServingClient(target, timeout_s=10)
     outputs = [t.name for t in signature(FORECAST_SIGNATURE).outputs]
     try:
         for _ in range(20):
             await client.predict(MODEL, version=version, signature=FORECAST_SIGNATURE, inputs=inputs, outputs=outputs)
-        start = time.perf_counter()
+        start, cpu = time.perf_counter(), time.thread_time()
         for _ in range(calls):
             await client.predict(MODEL, version=version, signature=FORECAST_SIGNATURE, inputs=inputs, outputs=outputs)
-        return (time.perf_counter() - start) / calls * 1000
+        return (time.perf_counter() - start) / calls * 1000, (time.thread_time() - cpu) / calls * 1e6
     finally:
         await client.close()
 
@@ -83,9 +86,12 @@ def main(argv: list[str] | None = None) -> int:
         procs.wait_port(port)
         print(f"{args.steps}-step forecast calls on {target}, mean ms per call, {args.calls} calls per loop")
         for i in range(args.rounds):
-            official = _official_ms(target, inputs, args.calls)
-            light = asyncio.run(_light_ms(target, meta.version, inputs, args.calls))
-            print(f"round {i + 1}: official client {official:.2f} ms, facade's client {light:.2f} ms")
+            official, official_cpu = _official_ms(target, inputs, args.calls)
+            light, light_cpu = asyncio.run(_light_ms(target, meta.version, inputs, args.calls))
+            print(
+                f"round {i + 1}: official client {official:.2f} ms ({official_cpu:.0f} us CPU in the calling thread), "
+                f"facade's client {light:.2f} ms ({light_cpu:.0f} us CPU in the event loop's thread)"
+            )
     return 0
 
 
