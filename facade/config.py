@@ -52,9 +52,6 @@ class Settings(BaseSettings):
     csv_max_field_chars: int = Field(default=256, ge=32, le=csv.field_size_limit())
 
     request_timeout_s: float = Field(default=5.0, gt=0)
-    # The tfserving backend's gRPC calls in flight at once, each in a thread of its own (blocked on the reply,
-    # without the GIL); more wait for a free thread within their deadline.
-    tfserving_call_threads: int = Field(default=64, ge=1)
     version_refresh_s: float = Field(default=1.0, gt=0)
     batch_max_size: int = Field(default=32, ge=1)
     # TensorFlow's thread pools in the embedded backend. The exported graph is one chain of small ops: more

@@ -5,7 +5,7 @@
 Starts the local TF Serving-API server (``python -m modelserver``) on
 127.0.0.1 over ``models/``, then alternates loops of ``--calls`` sequential
 ``forecast`` calls (one user): the official ``tensorflow-serving-api`` stub
-(sync), then the facade's ``TFServingClient`` (no TensorFlow; blocking calls in its own threads). The
+(sync), then the facade's ``TFServingClient`` (grpc.aio, no TensorFlow). The
 loops alternate so that the machine's drift hits both alike; each line is one
 loop's mean time per call, and the CPU per call of the thread that made it:
 the official client's calling thread, and the facade client's event-loop

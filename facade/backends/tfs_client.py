@@ -4,21 +4,13 @@ Messages come from ``facade/protos/tfs_lite.proto`` (TF Serving's field
 numbers); the method paths are TF Serving's real ones. Every call has an
 explicit deadline, and ``grpc.RpcError`` is translated into the facade's
 errors in one place (:func:`map_rpc_error`).
-
-Calls are gRPC's blocking calls, each made in a thread of the client's own
-pool and awaited from the event loop. ``grpc.aio`` did the same work on the
-event loop's thread: about twice the CPU of a blocking call there (the
-thread that bounds one worker), and a slower round trip (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
-from collections.abc import Callable, Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any, TypeVar
+from collections.abc import Mapping, Sequence
+from typing import Any
 
 import grpc
 import numpy as np
@@ -112,23 +104,13 @@ SERVICE_CONFIG = {
 }
 
 
-R = TypeVar("R")
-
-
 class TFServingClient:
-    """One channel, opened once and reused; closed with :meth:`close`.
+    """One channel, opened once and reused; closed with :meth:`close`."""
 
-    Args:
-        target: TF Serving's gRPC address (``host:port``, or ``dns:///name:port`` for every replica).
-        timeout_s: each call's deadline.
-        threads: calls in flight at once; more wait for a free thread (within their deadline).
-    """
-
-    def __init__(self, target: str, *, timeout_s: float, threads: int = 64) -> None:
+    def __init__(self, target: str, *, timeout_s: float) -> None:
         self.target = target
         self.timeout_s = timeout_s
-        self._threads = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="tfserving-call")
-        self.channel = grpc.insecure_channel(
+        self.channel = grpc.aio.insecure_channel(
             target,
             options=[
                 ("grpc.service_config", json.dumps(SERVICE_CONFIG)),
@@ -171,7 +153,7 @@ class TFServingClient:
         for key, value in inputs.items():
             request.inputs[key].CopyFrom(encode(value))
         try:
-            reply = await self._call(self._predict, request)
+            reply = await self._predict(request, timeout=self.timeout_s)
         except grpc.RpcError as exc:
             raise map_rpc_error(exc, target=self.target, what=f"{model} version {version}") from exc
         missing = [name for name in outputs if name not in reply.outputs]
@@ -209,7 +191,7 @@ class TFServingClient:
         request = pb.GetModelStatusRequest()
         request.model_spec.name = model
         try:
-            reply = await self._call(self._status, request)
+            reply = await self._status(request, timeout=self.timeout_s)
         except grpc.RpcError as exc:
             mapped = map_rpc_error(exc, target=self.target, what=f"model {model}")
             if isinstance(mapped, VersionGone):
@@ -217,12 +199,5 @@ class TFServingClient:
             raise mapped from exc
         return sorted(s.version for s in reply.model_version_status if s.state == pb.ModelVersionStatus.AVAILABLE)
 
-    async def _call(self, method: Callable[..., R], request: Any) -> R:
-        """One blocking call in the pool; the event loop awaits it (the deadline bounds the thread's wait)."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._threads, functools.partial(method, request, timeout=self.timeout_s))
-
     async def close(self) -> None:
-        """Closes the channel (calls in flight fail with CANCELLED) and lets the pool's threads end."""
-        self.channel.close()
-        self._threads.shutdown(wait=False, cancel_futures=True)
+        await self.channel.close()

@@ -52,9 +52,7 @@ class TFServingBackend(Backend):
     async def start(self) -> None:
         """Opens the channel and reads the model config (a broken one stops start-up with the reason)."""
         self._read_config(strict=True)
-        self.client = TFServingClient(
-            self.address, timeout_s=self.settings.request_timeout_s, threads=self.settings.tfserving_call_threads
-        )
+        self.client = TFServingClient(self.address, timeout_s=self.settings.request_timeout_s)
         try:
             await self.refresh()
         except FacadeError as exc:

@@ -138,10 +138,10 @@ def test_a_backend_failure_gives_502_without_its_internals(
 
 
 def test_calls_wait_for_their_replies_together_and_off_the_event_loop(slow_server: str) -> None:
-    """Each blocking call waits in a thread of the client's pool: the loop keeps running, the calls overlap."""
+    """The light client's calls wait for their replies off the event loop: the loop keeps running, calls overlap."""
 
     async def four_calls() -> tuple[list[Any], int, float]:
-        client = TFServingClient(slow_server, timeout_s=10, threads=4)
+        client = TFServingClient(slow_server, timeout_s=10)
         inputs = {"window": np.zeros((1, SMALL.window, 1), dtype=np.float32)}
         try:
             start = time.monotonic()
