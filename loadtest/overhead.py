@@ -1,0 +1,152 @@
+"""The facade's overhead at one user, measured in alternating rounds: through the facade, then straight to gRPC.
+
+    python -m loadtest.overhead [--steps 1] [--rounds 20] [--calls 200]
+
+Starts the local TF Serving-API server (``python -m modelserver``) and one
+facade on its tfserving backend (every feature on, as in the benchmark
+runner), both on 127.0.0.1. Then, ``--rounds`` times, it makes ``--calls``
+sequential calls of each kind, one after the other:
+
+- ``/predict`` over HTTP (one keep-alive connection), ``--steps`` days;
+- the same model call with the official ``tensorflow-serving-api`` client:
+  ``serving_default`` on the scaled window for one step, else one
+  ``forecast`` call (the facade's ``graph`` mode).
+
+The runner's "1 user" pairs measure each side for 20 s, one after the other,
+and this machine's speed drifts between them by about as much as the
+overhead. Here every round measures both sides within a second, so the drift
+hits both alike; the median of the rounds' differences is the overhead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import http.client
+import json
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+
+from common.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE, PRICES_INPUT, STEPS_INPUT, WINDOW_INPUT
+from loadtest import procs
+from loadtest.payloads import closes, newest_metadata
+
+MODEL = "aapl"
+# As in the runner's facade bodies: a history a little longer than the window.
+EXTRA_HISTORY = 20
+
+
+def _facade_call(port: int, key: str, body: bytes, *, stack: contextlib.ExitStack) -> Callable[[], None]:
+    conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+    stack.callback(conn.close)
+    headers = {"x-api-key": key, "content-type": "application/json"}
+
+    def call() -> None:
+        conn.request("POST", "/predict", body=body, headers=headers)
+        reply = conn.getresponse()
+        data = reply.read()
+        if reply.status != 200:
+            raise RuntimeError(f"the facade answered {reply.status}: {data[:200]!r}")
+
+    return call
+
+
+def _grpc_call(
+    target: str, prices: list[float], *, steps: int, scaler: tuple[float, float], stack: contextlib.ExitStack
+) -> Callable[[], None]:
+    import grpc
+    import tensorflow as tf
+    from tensorflow_serving.apis import predict_pb2, prediction_service_pb2_grpc
+
+    channel = stack.enter_context(grpc.insecure_channel(target))
+    stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = MODEL
+    window = np.asarray(prices, dtype=np.float64)
+    if steps == 1:  # what the facade sends for one step: the window, scaled
+        a, b = scaler
+        request.model_spec.signature_name = DEFAULT_SIGNATURE
+        scaled = (window * a + b).astype(np.float32).reshape(1, -1, 1)
+        request.inputs[WINDOW_INPUT].CopyFrom(tf.make_tensor_proto(scaled))
+    else:
+        request.model_spec.signature_name = FORECAST_SIGNATURE
+        request.inputs[PRICES_INPUT].CopyFrom(tf.make_tensor_proto(window.astype(np.float32).reshape(1, -1)))
+        request.inputs[STEPS_INPUT].CopyFrom(tf.make_tensor_proto(np.array([steps], dtype=np.int32)))
+
+    def call() -> None:
+        stub.Predict(request, timeout=30)
+
+    return call
+
+
+def _mean_ms(call: Callable[[], None], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        call()
+    return (time.perf_counter() - start) / calls * 1000
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m loadtest.overhead", description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models-dir", type=Path, default=Path("models"))
+    parser.add_argument("--steps", type=int, default=1)
+    parser.add_argument("--rounds", type=int, default=20)
+    parser.add_argument("--calls", type=int, default=200, help="calls of each kind per round")
+    parser.add_argument("--work", type=Path, default=Path("var") / "overhead", help="logs and the key database")
+    args = parser.parse_args(argv)
+    meta = newest_metadata(MODEL, args.models_dir)
+    if meta is None:
+        parser.error(f"no version of {MODEL} under {args.models_dir}: run `make run` or `python -m export publish`")
+    args.work.mkdir(parents=True, exist_ok=True)
+    history = closes(meta.window + EXTRA_HISTORY)
+    body = json.dumps({"prices": history, "steps": args.steps}).encode()
+    grpc_port, facade_port = procs.free_port(), procs.free_port()
+    env = {
+        "FACADE_BACKEND": "tfserving",
+        "FACADE_TFSERVING_ADDRESS": f"127.0.0.1:{grpc_port}",
+        "FACADE_KEYS_URL": f"sqlite:///{(args.work / f'keys-{facade_port}.db').resolve()}",
+        "FACADE_FORECAST_MODE": "graph",
+    }
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(procs.grpc_server(args.models_dir, grpc_port, log=args.work / "grpc_server.log"))
+        stack.enter_context(procs.facade(facade_port, env=env, log=args.work / "facade.log"))
+        procs.wait_port(grpc_port)
+        base = f"http://127.0.0.1:{facade_port}"
+        procs.wait_http(f"{base}/ready")
+        sides = {
+            "facade": _facade_call(facade_port, procs.mint_key(base), body, stack=stack),
+            "grpc": _grpc_call(
+                f"127.0.0.1:{grpc_port}",
+                history[-meta.window :],
+                steps=args.steps,
+                scaler=meta.scaler.affine,
+                stack=stack,
+            ),
+        }
+        for call in sides.values():  # connections, caches, the server's first calls
+            _mean_ms(call, 50)
+        print(f"{args.steps}-step calls, one user, {args.rounds} rounds of {args.calls} calls of each kind")
+        rounds: dict[str, list[float]] = {name: [] for name in sides}
+        for i in range(args.rounds):
+            for name, call in sides.items():
+                rounds[name].append(_mean_ms(call, args.calls))
+            facade, direct = rounds["facade"][-1], rounds["grpc"][-1]
+            print(
+                f"round {i + 1:2}: facade {facade:.3f} ms, official gRPC client {direct:.3f} ms: {facade - direct:+.3f}"
+            )
+    differences = [f - g for f, g in zip(rounds["facade"], rounds["grpc"], strict=True)]
+    facade, direct = statistics.median(rounds["facade"]), statistics.median(rounds["grpc"])
+    print(
+        f"median: facade {facade:.3f} ms, gRPC {direct:.3f} ms; "
+        f"overhead (median of the rounds' differences) {statistics.median(differences):+.3f} ms"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
