@@ -28,6 +28,7 @@ FUSABLE = {
     "use_bias": True,
     "go_backwards": False,
     "stateful": False,
+    "return_state": False,
 }
 
 
