@@ -60,6 +60,12 @@ class FusedLSTM(keras.layers.Layer):
             raise ValueError(f"{self.name}: masked sequences are not supported")
 
         time_major = tf.transpose(inputs, [1, 0, 2])  # BlockLSTMV2 reads [W, batch, features]
+        stacked = [self.kernel, self.recurrent_kernel]
+        if int(inputs.shape[-1]) % 2:
+            # With an odd input size the kernel logs a warning on every call of an odd batch size (batch 1
+            # included) and takes a slower path: one zero feature, with zero weights, changes neither outputs.
+            time_major = tf.pad(time_major, [[0, 0], [0, 0], [0, 1]])
+            stacked.insert(1, tf.zeros([1, 4 * self.units], dtype=inputs.dtype))
         zeros = tf.zeros(tf.stack([tf.shape(inputs)[0], self.units]), dtype=inputs.dtype)
         no_peephole = tf.zeros([self.units], dtype=inputs.dtype)
         out = tf.raw_ops.BlockLSTMV2(
@@ -67,7 +73,7 @@ class FusedLSTM(keras.layers.Layer):
             x=time_major,
             cs_prev=zeros,
             h_prev=zeros,
-            w=tf.concat([self.kernel, self.recurrent_kernel], axis=0),
+            w=tf.concat(stacked, axis=0),
             wci=no_peephole,
             wcf=no_peephole,
             wco=no_peephole,

@@ -63,3 +63,16 @@ def test_an_lstm_the_fused_op_cannot_compute_is_refused() -> None:
     x = keras.layers.LSTM(3, activation="relu", use_cudnn=False, name="odd")(inputs)
     with pytest.raises(ExportError, match=r"'odd'.*relu"):
         serving_clone(keras.Model(inputs, x))
+
+
+@pytest.mark.parametrize("features", [1, 2, 3])
+def test_the_fused_op_always_sees_an_even_input_size(features: int) -> None:
+    """With an odd one, BlockLSTMV2 logs a warning on every call of an odd batch size (TF Serving's log, flooded)."""
+    import tensorflow as tf
+
+    fused = FusedLSTM(4)
+    fused.build((None, W, features))
+    graph = tf.function(fused.call).get_concrete_function(tf.TensorSpec([None, W, features], tf.float32)).graph
+    (op,) = [op for op in graph.get_operations() if op.type == "BlockLSTMV2"]
+    x, w = op.inputs[1], op.inputs[4]
+    assert x.shape[-1] % 2 == 0 and w.shape[0] == x.shape[-1] + 4
