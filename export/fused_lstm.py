@@ -11,7 +11,7 @@ gates, tanh cell and output, no forget bias added at run time, no peepholes,
 no clipping), so it takes a trained ``keras.layers.LSTM``'s three weights
 as they are: ``[kernel; recurrent_kernel]`` stacked, and the bias.
 
-Inference only: there is no gradient, dropout or state. :func:`check_fusable`
+Inference only (no dropout, no state; it is never trained). :func:`check_fusable`
 says which trained layers it can stand in for.
 """
 
