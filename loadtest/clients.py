@@ -9,8 +9,7 @@ Starts the local TF Serving-API server (``python -m modelserver``) on
 loops alternate so that the machine's drift hits both alike; each line is one
 loop's mean time per call, and the CPU per call of the thread that made it:
 the official client's calling thread, and the facade client's event-loop
-thread (the thread that bounds one facade worker; the client's own pool
-threads wait for the replies). What is left of the facade's overhead at one
+thread (the thread that bounds one facade worker). What is left of the facade's overhead at one
 user, beyond the difference printed here, is its HTTP side.
 """
 

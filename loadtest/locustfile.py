@@ -41,11 +41,9 @@ from common.contract import (
     WINDOW_TENSOR,
 )
 from common.metadata import parse_metadata
-from loadtest.payloads import closes, csv_upload
+from loadtest.payloads import EXTRA_HISTORY, closes, csv_upload
 
 MODEL = os.environ.get("LOADTEST_MODEL", "aapl")
-# Closes beyond the window, as a client with some history would send (the facade uses the last `window`).
-EXTRA_HISTORY = 20
 _key: dict[str, str] = {}
 _bodies: dict[str, Any] = {}
 

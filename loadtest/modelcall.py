@@ -22,6 +22,7 @@ import os
 import time
 from collections import Counter
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -30,9 +31,9 @@ from loadtest.payloads import closes
 from modelserver.repository import LoadedVersion, ModelRepository
 
 
-def graph_nodes(version: LoadedVersion, signature: str) -> Counter[str]:
-    """The op types of a signature's graph and of every function it calls, counted node by node."""
-    graph = version.loaded.signatures[signature].graph.as_graph_def()
+def graph_nodes(function: Any) -> Counter[str]:
+    """The op types of a signature function's graph and of every function it calls, counted node by node."""
+    graph = function.graph.as_graph_def()
     library = {f.signature.name: f for f in graph.library.function}
     counts: Counter[str] = Counter()
     stack, seen = [list(graph.node)], set()
@@ -91,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
     repo.refresh()
     version = repo.get(args.model, max(repo.versions(args.model)))
     print(f"{args.model} version {version.version}, {args.signature}, {args.calls} calls per batch size; {pools}")
-    nodes = graph_nodes(version, args.signature)
+    nodes = graph_nodes(version.loaded.signatures[args.signature])
     common = ", ".join(f"{n} {op}" for op, n in nodes.most_common(6))
     print(f"{sum(nodes.values())} graph nodes, each run by TensorFlow's executor: {common}, ...")
     print("batch | wall us/call | calling thread CPU us/call | process CPU us/call | process CPU us/row")

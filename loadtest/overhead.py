@@ -33,12 +33,11 @@ from pathlib import Path
 import numpy as np
 
 from common.contract import DEFAULT_SIGNATURE, FORECAST_SIGNATURE, PRICES_INPUT, STEPS_INPUT, WINDOW_INPUT
+from common.metadata import ScalerParams
 from loadtest import procs
-from loadtest.payloads import closes, newest_metadata
+from loadtest.payloads import EXTRA_HISTORY, closes, newest_metadata
 
 MODEL = "aapl"
-# As in the runner's facade bodies: a history a little longer than the window.
-EXTRA_HISTORY = 20
 
 
 def _facade_call(port: int, key: str, body: bytes, *, stack: contextlib.ExitStack) -> Callable[[], None]:
@@ -57,7 +56,7 @@ def _facade_call(port: int, key: str, body: bytes, *, stack: contextlib.ExitStac
 
 
 def _grpc_call(
-    target: str, prices: list[float], *, steps: int, scaler: tuple[float, float], stack: contextlib.ExitStack
+    target: str, prices: list[float], *, steps: int, scaler: ScalerParams, stack: contextlib.ExitStack
 ) -> Callable[[], None]:
     import grpc
     import tensorflow as tf
@@ -69,9 +68,8 @@ def _grpc_call(
     request.model_spec.name = MODEL
     window = np.asarray(prices, dtype=np.float64)
     if steps == 1:  # what the facade sends for one step: the window, scaled
-        a, b = scaler
         request.model_spec.signature_name = DEFAULT_SIGNATURE
-        scaled = (window * a + b).astype(np.float32).reshape(1, -1, 1)
+        scaled = scaler.transform(window).astype(np.float32).reshape(1, -1, 1)
         request.inputs[WINDOW_INPUT].CopyFrom(tf.make_tensor_proto(scaled))
     else:
         request.model_spec.signature_name = FORECAST_SIGNATURE
@@ -124,7 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 f"127.0.0.1:{grpc_port}",
                 history[-meta.window :],
                 steps=args.steps,
-                scaler=meta.scaler.affine,
+                scaler=meta.scaler,
                 stack=stack,
             ),
         }

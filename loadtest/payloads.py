@@ -10,6 +10,8 @@ from common.metadata import VersionMetadata, read_metadata
 from common.prices import PriceSeries, parse_price_csv
 
 ROOT = Path(__file__).resolve().parent.parent
+# Closes beyond the window, as a client with some history would send (the facade uses the last `window`).
+EXTRA_HISTORY = 20
 
 
 @cache

@@ -9,6 +9,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 
 from common.contract import INTERVAL_LEVELS, MAX_FORECAST_STEPS, SIGNATURES, metadata_asset_path
 from common.metadata import VersionMetadata, parse_metadata, read_metadata
+from loadtest.modelcall import graph_nodes
 from tests.conftest import SMALL
 from training import artifacts
 from training.intervals import IntervalCalibration, forecast_intervals
@@ -129,36 +130,12 @@ def test_the_server_side_loader_runs_the_fused_lstm(v1: Any, models_dir: Path) -
     np.testing.assert_allclose(out, v1.signatures["serving_default"](window=tf.constant(x))["next"].numpy(), rtol=1e-6)
 
 
-def test_each_lstm_is_one_fused_node(models_dir: Path) -> None:
+def test_each_lstm_is_one_fused_node(v1: Any) -> None:
     """No loop over the window: one BlockLSTMV2 per LSTM layer, however long the window."""
-    saved = saved_model_pb2.SavedModel()
-    saved.ParseFromString((models_dir / "aapl" / "1" / "saved_model.pb").read_bytes())
-    (graph,) = saved.meta_graphs
-    library = {f.signature.name: f for f in graph.graph_def.library.function}
-    serving = [f for name, f in library.items() if "serving_default" in name]
-    assert serving  # the signature's functions were found
-    reachable = _called_nodes(serving, library)
-    assert sum(n.op == "BlockLSTMV2" for n in reachable) == len(SMALL.units)
+    ops = graph_nodes(v1.signatures["serving_default"])
+    assert ops["BlockLSTMV2"] == len(SMALL.units)
     # The gates are inside the fused op: no loop, and no sigmoid outside it.
-    assert not [n for n in reachable if n.op in {"While", "StatelessWhile", "Sigmoid"}]
-
-
-def _called_nodes(roots: list[Any], library: dict[str, Any]) -> list[Any]:
-    """Every node of ``roots`` and of the functions they call, once per function."""
-    seen: set[str] = set()
-    out: list[Any] = []
-    stack = list(roots)
-    while stack:
-        fn = stack.pop()
-        if fn.signature.name in seen:
-            continue
-        seen.add(fn.signature.name)
-        for node in fn.node_def:
-            out.append(node)
-            called = node.attr["f"].func.name if "f" in node.attr else ""
-            if called in library:
-                stack.append(library[called])
-    return out
+    assert not ops["While"] and not ops["StatelessWhile"] and not ops["Sigmoid"]
 
 
 def test_graph_has_no_assert_ops(models_dir: Path) -> None:
