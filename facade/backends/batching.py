@@ -5,7 +5,10 @@ thread, new requests queue up; when it finishes, everything queued (up to
 ``max_batch`` rows) runs as the next batch. A lone request runs at once
 (``timeout_s = 0``) or after waiting ``timeout_s`` for company. The event
 loop and the worker meet once per batch, not once per request: under load
-that is most of what batching saves on the loop.
+that is most of what batching saves on the loop. They meet through a C
+queue one way and ``call_soon_threadsafe`` the other, with no
+``concurrent.futures`` machinery between them: its futures, locks and
+callbacks cost both threads Python work (and the GIL) on every batch.
 
 One bad row must not fail its neighbours: if a batch of several requests
 fails, each request is run again alone (in the worker), so only the guilty
@@ -16,9 +19,10 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import queue
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
@@ -31,6 +35,8 @@ Run = Callable[[Arrays], Arrays]
 _Pending = tuple[Arrays, "asyncio.Future[Arrays]"]
 # Per request of a batch: its outputs, or the exception it alone raised.
 _Outcome = Arrays | BaseException
+# What the worker is handed: the loop to answer on, the batch, and its requests' inputs; None stops it.
+_Work = tuple[asyncio.AbstractEventLoop, list[_Pending], list[Arrays]] | None
 
 
 class MicroBatcher:
@@ -40,12 +46,17 @@ class MicroBatcher:
         self.run = run
         self.max_batch = max_batch
         self.timeout_s = timeout_s
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
         self._pending: deque[_Pending] = deque()
         self._busy = False
+        self._closed = False
+        self._work: queue.SimpleQueue[_Work] = queue.SimpleQueue()
+        self._worker = threading.Thread(target=self._serve, name=name, daemon=True)
+        self._worker.start()
 
     async def submit(self, inputs: Arrays) -> Arrays:
         """Queues rows (every input shares the leading batch axis); returns their rows of every output."""
+        if self._closed:
+            raise RuntimeError("the batcher was closed")
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Arrays] = loop.create_future()
         self._pending.append((inputs, future))
@@ -59,14 +70,22 @@ class MicroBatcher:
         return await future
 
     def close(self) -> None:
-        """Stops the worker; requests still queued fail."""
+        """Stops the worker once its batch in hand is done; requests still queued fail."""
+        self._closed = True
         for _, future in self._pending:
             if not future.done():
                 future.get_loop().call_soon_threadsafe(_fail, future, RuntimeError("the batcher was closed"))
         self._pending.clear()
-        self._executor.shutdown(wait=True, cancel_futures=True)
+        self._work.put(None)
+        if self._worker is not threading.current_thread():
+            self._worker.join()
 
     def _start(self, loop: asyncio.AbstractEventLoop) -> None:
+        if self._closed:
+            for _, future in self._pending:
+                _fail(future, RuntimeError("the batcher was closed"))
+            self._pending.clear()
+            return
         batch: list[_Pending] = []
         rows = 0
         while self._pending and (not batch or rows + _rows(self._pending[0][0]) <= self.max_batch):
@@ -76,16 +95,22 @@ class MicroBatcher:
         if not batch:
             self._busy = False
             return
-        work = loop.run_in_executor(self._executor, self._run_batch, [inputs for inputs, _ in batch])
-        work.add_done_callback(lambda done: self._finish(loop, batch, done))
+        self._work.put((loop, batch, [inputs for inputs, _ in batch]))
 
-    def _finish(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], done: asyncio.Future[Any]) -> None:
-        if done.cancelled():
-            outcomes: list[_Outcome] = [RuntimeError("the batcher was closed")] * len(batch)
-        elif (error := done.exception()) is not None:
-            outcomes = [error] * len(batch)
-        else:
-            outcomes = done.result()
+    def _serve(self) -> None:
+        """The worker thread: one batch at a time, each answered on the loop that queued it."""
+        while (work := self._work.get()) is not None:
+            loop, batch, requests = work
+            try:
+                outcomes: list[_Outcome] = self._run_batch(requests)
+            except BaseException as exc:  # noqa: BLE001 - whatever happened, every request of the batch hears of it
+                outcomes = [exc] * len(batch)
+            try:
+                loop.call_soon_threadsafe(self._finish, loop, batch, outcomes)
+            except RuntimeError:  # the loop is closed: nobody is waiting any more
+                logger.debug("a batch finished after its event loop closed")
+
+    def _finish(self, loop: asyncio.AbstractEventLoop, batch: list[_Pending], outcomes: list[_Outcome]) -> None:
         for (_, future), outcome in zip(batch, outcomes, strict=True):
             if future.done():
                 continue

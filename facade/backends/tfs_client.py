@@ -9,6 +9,7 @@ errors in one place (:func:`map_rpc_error`).
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Mapping, Sequence
 from typing import Any
 
@@ -31,43 +32,56 @@ _DTYPES: dict[Any, tuple[Any, str]] = {
     np.dtype(np.int64): (pb.DT_INT64, "int64_val"),
     np.dtype(np.bool_): (pb.DT_BOOL, "bool_val"),
 }
-_NUMPY = {enum: dtype.type for dtype, (enum, _) in _DTYPES.items()}
+# Per TensorProto dtype: the native NumPy dtype, its little-endian form (tensor_content's byte order), the typed field.
+_NATIVE = {enum: dtype for dtype, (enum, _) in _DTYPES.items()}
+_LITTLE = {enum: dtype.newbyteorder("<") for enum, dtype in _NATIVE.items()}
 _FIELD = {enum: field for enum, field in _DTYPES.values()}
 
 
-def encode(array: npt.NDArray[Any]) -> pb.TensorProto:
-    """Encodes an array as ``tensor_content`` (little-endian bytes), which TF Serving reads fastest."""
-    dtype, _ = _DTYPES[array.dtype]
-    proto = pb.TensorProto(
-        dtype=dtype, tensor_content=np.ascontiguousarray(array, dtype=array.dtype.newbyteorder("<")).tobytes()
-    )
-    proto.tensor_shape.dim.extend(pb.TensorShapeProto.Dim(size=d) for d in array.shape)
+def encode(array: npt.NDArray[Any], into: pb.TensorProto | None = None) -> pb.TensorProto:
+    """Encodes an array as ``tensor_content`` (little-endian bytes), which TF Serving reads fastest.
+
+    Args:
+        array: the tensor's values.
+        into: an empty TensorProto to fill (a request's input, filled in place); a new one by default.
+    """
+    proto = pb.TensorProto() if into is None else into
+    proto.dtype, _ = _DTYPES[array.dtype]
+    proto.tensor_content = np.ascontiguousarray(array, dtype=_LITTLE[proto.dtype]).tobytes()
+    dims = proto.tensor_shape.dim
+    for size in array.shape:
+        dims.add(size=size)
     return proto
 
 
 def decode(proto: pb.TensorProto) -> npt.NDArray[Any]:
-    """Decodes a TensorProto carrying ``tensor_content`` or the typed ``*_val`` field (strings: ``bytes`` objects)."""
-    shape = tuple(d.size for d in proto.tensor_shape.dim)
-    count = int(np.prod(shape)) if shape else 1
-    if proto.dtype == pb.DT_STRING:  # never in tensor_content
+    """Decodes a TensorProto carrying ``tensor_content`` or the typed ``*_val`` field (strings: ``bytes`` objects).
+
+    Every reply goes through here, on the event loop: a handful of NumPy calls per tensor, no more.
+    """
+    shape = [d.size for d in proto.tensor_shape.dim]
+    kind = proto.dtype
+    if kind == pb.DT_STRING:  # never in tensor_content
         strings = np.empty(len(proto.string_val), dtype=object)
         strings[:] = list(proto.string_val)
-        return _fill(strings, count).reshape(shape)
-    if proto.dtype not in _NUMPY:
-        raise InferenceError(f"unsupported tensor dtype {proto.dtype} in TF Serving's reply")
-    dtype = np.dtype(_NUMPY[proto.dtype]).newbyteorder("<")
-    if proto.tensor_content:
-        values = np.frombuffer(proto.tensor_content, dtype=dtype)
-    else:
-        values = _fill(np.asarray(getattr(proto, _FIELD[proto.dtype]), dtype=dtype), count)
-    return values.reshape(shape).astype(dtype.newbyteorder("="))
+        return _fill(strings, shape)
+    native = _NATIVE.get(kind)
+    if native is None:
+        raise InferenceError(f"unsupported tensor dtype {kind} in TF Serving's reply")
+    content = proto.tensor_content
+    if content:
+        # A copy in native byte order: frombuffer's array would be read-only and keep the reply alive.
+        return np.frombuffer(content, dtype=_LITTLE[kind]).astype(native).reshape(shape)
+    return _fill(np.array(getattr(proto, _FIELD[kind]), dtype=native), shape)
 
 
-def _fill(values: npt.NDArray[Any], count: int) -> npt.NDArray[Any]:
+def _fill(values: npt.NDArray[Any], shape: list[int]) -> npt.NDArray[Any]:
     """TensorFlow's rule for the typed fields: a single value fills the whole tensor."""
-    if values.size == 1 and count > 1:
-        return np.full(count, values[0], dtype=values.dtype)
-    return values
+    if values.size == 1:
+        count = math.prod(shape)
+        if count > 1:
+            return np.full(count, values[0], dtype=values.dtype).reshape(shape)
+    return values.reshape(shape)
 
 
 def map_rpc_error(exc: grpc.RpcError, *, target: str, what: str) -> FacadeError:
@@ -151,7 +165,7 @@ class TFServingClient:
         request.model_spec.version.value = version
         request.model_spec.signature_name = signature
         for key, value in inputs.items():
-            request.inputs[key].CopyFrom(encode(value))
+            encode(value, into=request.inputs[key])
         try:
             reply = await self._predict(request, timeout=self.timeout_s)
         except grpc.RpcError as exc:

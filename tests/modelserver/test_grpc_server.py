@@ -145,3 +145,11 @@ def test_version_labels_resolve_like_tf_servings(tmp_path: Path, models_dir: Pat
     finally:
         server.stop(grace=None)
         repo.stop()
+
+
+def test_a_window_of_the_wrong_length_is_an_invalid_argument(stub: Any) -> None:
+    req = request("serving_default", window=np.zeros((1, W - 1, 1), np.float32))
+    with pytest.raises(grpc.RpcError) as exc:
+        stub.Predict(req, timeout=10)
+    assert exc.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+    assert f"has shape (1, {W - 1}, 1), needs (None, {W}, 1)" in (exc.value.details() or "")

@@ -43,3 +43,48 @@ def test_batcher_delivers_errors_to_every_caller() -> None:
 
     asyncio.run(main())
     batcher.close()
+
+
+def test_closing_fails_what_is_queued_and_refuses_new_requests() -> None:
+    started, release = threading.Event(), threading.Event()
+
+    def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        started.set()
+        release.wait(2.0)
+        return {"y": inputs["x"]}
+
+    batcher = MicroBatcher(run, max_batch=1)
+
+    async def main() -> None:
+        first = asyncio.create_task(batcher.submit({"x": np.ones((1, 1))}))
+        second = asyncio.create_task(batcher.submit({"x": np.zeros((1, 1))}))  # queued behind the first
+        await asyncio.to_thread(started.wait, 2.0)
+        threading.Timer(0.1, release.set).start()
+        batcher.close()  # waits for the batch in hand
+        np.testing.assert_array_equal((await first)["y"], np.ones((1, 1)))
+        with pytest.raises(RuntimeError, match="closed"):
+            await second
+        with pytest.raises(RuntimeError, match="closed"):
+            await batcher.submit({"x": np.ones((1, 1))})
+
+    asyncio.run(main())
+    assert not batcher._worker.is_alive()
+
+
+def test_a_failing_batch_runs_each_request_alone() -> None:
+    def run(inputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        if (inputs["x"] < 0).any():
+            raise ValueError("negative row")
+        return {"y": inputs["x"] * 2}
+
+    batcher = MicroBatcher(run)
+
+    async def main() -> list[object]:
+        values = [1.0, -1.0, 3.0]
+        tasks = [batcher.submit({"x": np.array([[v]])}) for v in values]
+        return await asyncio.gather(*tasks, return_exceptions=True)
+
+    results = asyncio.run(main())
+    batcher.close()
+    assert isinstance(results[1], ValueError)
+    assert [r["y"][0, 0] for r in (results[0], results[2])] == [2.0, 6.0]  # type: ignore[index]
