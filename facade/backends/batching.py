@@ -103,7 +103,7 @@ class MicroBatcher:
             loop, batch, requests = work
             try:
                 outcomes: list[_Outcome] = self._run_batch(requests)
-            except BaseException as exc:  # noqa: BLE001 - whatever happened, every request of the batch hears of it
+            except BaseException as exc:  # whatever happened, every request of the batch hears of it
                 outcomes = [exc] * len(batch)
             try:
                 loop.call_soon_threadsafe(self._finish, loop, batch, outcomes)

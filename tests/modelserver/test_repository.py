@@ -99,7 +99,9 @@ def test_inputs_the_signature_does_not_take_are_refused(models_dir: Path) -> Non
     repo.refresh()
     servable = repo.get("aapl", 1)
     window = servable.metadata.window
-    with pytest.raises(ValueError, match=rf"input 'window' .* has shape \(1, {window - 1}, 1\), needs \(None, {window}, 1\)"):
+    with pytest.raises(
+        ValueError, match=rf"input 'window' .* has shape \(1, {window - 1}, 1\), needs \(None, {window}, 1\)"
+    ):
         servable.run("serving_default", {"window": np.zeros((1, window - 1, 1), np.float32)})
     with pytest.raises(ValueError, match="has shape"):
         servable.run("serving_default", {"window": np.zeros((1, window), np.float32)})
