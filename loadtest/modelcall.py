@@ -1,6 +1,6 @@
 """What one model call costs the embedded runtime, by batch size: wall time, the calling thread's CPU, all CPU.
 
-    python -m loadtest.modelcall [--signature serving_default] [--batches 1 4 8 16 32] [--calls 300]
+    python -m loadtest.modelcall [--signature serving_default] [--batches 1 4 8 16 32] [--calls 300] [--call flat]
 
 Loads the newest version of ``--model`` from ``models/`` with the embedded
 runtime (:mod:`modelserver.repository`, TensorFlow's pools sized as the
@@ -12,7 +12,9 @@ TensorFlow's pool threads), then that per row. Under the facade's 1-step
 load the batches are small, so a row costs what this prints for them.
 First it counts the signature's graph nodes (the functions it calls
 included): TensorFlow's executor dispatches each of them on every call,
-whatever the batch size.
+whatever the batch size. ``--call public`` calls the signature the public
+way (``ConcreteFunction.__call__``) instead of the runtime's flat call
+(:class:`modelserver.repository.SignatureCaller`), to compare the two.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ import numpy as np
 
 from common.contract import DEFAULT_SIGNATURE
 from loadtest.payloads import closes
-from modelserver.repository import LoadedVersion, ModelRepository
+from modelserver.repository import LoadedVersion, ModelRepository, SignatureCaller
 
 
 def graph_nodes(function: Any) -> Counter[str]:
@@ -47,8 +49,11 @@ def graph_nodes(function: Any) -> Counter[str]:
     return counts
 
 
-def measure(version: LoadedVersion, signature: str, batch: int, calls: int) -> tuple[float, float, float]:
+def measure(
+    version: LoadedVersion, signature: str, batch: int, calls: int, *, flat: bool = True
+) -> tuple[float, float, float]:
     """Mean (wall, calling thread's CPU, process CPU) per call, in microseconds."""
+    call = SignatureCaller(signature, version.loaded.signatures[signature], flat=flat)
     specs = version.input_specs(signature)
     (name, spec), *rest = specs.items()
     if rest:
@@ -58,10 +63,10 @@ def measure(version: LoadedVersion, signature: str, batch: int, calls: int) -> t
     scaled = (scaled - scaled.min()) / (scaled.max() - scaled.min())
     rows = np.repeat(scaled.astype(np.float32).reshape(1, length, 1), batch, axis=0)
     for _ in range(20):
-        version.run(signature, {name: rows})
+        call({name: rows})
     wall, thread, process = time.perf_counter(), time.thread_time(), time.process_time()
     for _ in range(calls):
-        version.run(signature, {name: rows})
+        call({name: rows})
     wall, thread, process = (time.perf_counter() - wall, time.thread_time() - thread, time.process_time() - process)
     return 1e6 * wall / calls, 1e6 * thread / calls, 1e6 * process / calls
 
@@ -75,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--calls", type=int, default=300)
     parser.add_argument("--inter-op", type=int, default=1, help="TensorFlow's inter-op threads (the facade's default)")
     parser.add_argument("--intra-op", type=int, default=0, help="TensorFlow's intra-op threads (0: one per core)")
+    parser.add_argument(
+        "--call", choices=("flat", "public"), default="flat", help="the runtime's flat call, or ConcreteFunction's own"
+    )
     args = parser.parse_args(argv)
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     from common.tf_runtime import import_tensorflow
@@ -91,13 +99,16 @@ def main(argv: list[str] | None = None) -> int:
     repo = ModelRepository(args.models_dir, keep=1)
     repo.refresh()
     version = repo.get(args.model, max(repo.versions(args.model)))
-    print(f"{args.model} version {version.version}, {args.signature}, {args.calls} calls per batch size; {pools}")
+    print(
+        f"{args.model} version {version.version}, {args.signature}, {args.call} call, "
+        f"{args.calls} calls per batch size; {pools}"
+    )
     nodes = graph_nodes(version.loaded.signatures[args.signature])
     common = ", ".join(f"{n} {op}" for op, n in nodes.most_common(6))
     print(f"{sum(nodes.values())} graph nodes, each run by TensorFlow's executor: {common}, ...")
     print("batch | wall us/call | calling thread CPU us/call | process CPU us/call | process CPU us/row")
     for batch in args.batches:
-        wall, thread, process = measure(version, args.signature, batch, args.calls)
+        wall, thread, process = measure(version, args.signature, batch, args.calls, flat=args.call == "flat")
         print(f"{batch:5} | {wall:12.0f} | {thread:26.0f} | {process:19.0f} | {process / batch:18.0f}")
     return 0
 

@@ -46,10 +46,10 @@ class SignatureCaller:
     in its own words), converts each input to its spec's dtype, and runs the
     function's ``AtomicFunction.call_flat``: what ``__call__`` ends in when no
     tape is watching, which serving never has. On a TensorFlow without that
-    method it takes the public call.
+    method, or with ``flat=False``, it takes the public call.
     """
 
-    def __init__(self, name: str, function: Any) -> None:
+    def __init__(self, name: str, function: Any, *, flat: bool = True) -> None:
         import tensorflow as tf
 
         self.name = name
@@ -61,8 +61,8 @@ class SignatureCaller:
             raise ValueError(f"signature {name!r}: parameters {self.order} do not match its inputs {sorted(specs)}")
         self.specs = {k: specs[k] for k in self.order}
         self.shapes = {k: spec.shape.as_list() if spec.shape.rank is not None else None for k, spec in specs.items()}
-        self._flat = getattr(function, "_inference_function", None)
-        if self._flat is None or not hasattr(self._flat, "call_flat"):
+        self._flat = getattr(function, "_inference_function", None) if flat else None
+        if self._flat is not None and not hasattr(self._flat, "call_flat"):
             self._flat = None
         self._tf = tf
 

@@ -7,10 +7,13 @@ from loadtest import modelcall
 pytestmark = pytest.mark.slow  # both read a trained model
 
 
-def test_one_row_per_batch_size_with_its_cost_per_row(models_dir: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    assert modelcall.main(["--models-dir", str(models_dir), "--batches", "1", "4", "--calls", "5"]) == 0
+@pytest.mark.parametrize("call", ["flat", "public"])
+def test_one_row_per_batch_size_with_its_cost_per_row(
+    models_dir: Path, capsys: pytest.CaptureFixture[str], call: str
+) -> None:
+    assert modelcall.main(["--models-dir", str(models_dir), "--batches", "1", "4", "--calls", "5", "--call", call]) == 0
     lines = capsys.readouterr().out.splitlines()
-    assert lines[0].startswith("aapl version 2, serving_default, 5 calls per batch size")
+    assert lines[0].startswith(f"aapl version 2, serving_default, {call} call, 5 calls per batch size")
     count, text = lines[1].split(" ", 1)
     assert int(count) > 0 and text.startswith("graph nodes, each run by TensorFlow's executor: ")
     rows = [[float(cell) for cell in line.split("|")] for line in lines[3:]]

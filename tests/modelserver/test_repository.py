@@ -78,11 +78,8 @@ def test_every_signature_answers_as_the_public_call(models_dir: Path, batch: int
     servable = repo.get("aapl", 2)
     window = servable.metadata.window
     for signature in servable.signature_names:
-        caller = SignatureCaller(signature, servable.loaded.signatures[signature])
-        if flat:
-            assert caller._flat is not None  # this TensorFlow has AtomicFunction.call_flat
-        else:  # a TensorFlow without it
-            caller._flat = None
+        caller = SignatureCaller(signature, servable.loaded.signatures[signature], flat=flat)
+        assert (caller._flat is not None) == flat  # this TensorFlow has AtomicFunction.call_flat
         inputs = _inputs(signature, batch, window)
         got, expected = caller(inputs), _public_call(servable, signature, inputs)
         assert got.keys() == expected.keys()
