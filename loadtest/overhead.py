@@ -1,6 +1,6 @@
 """The facade's overhead at one user, measured in alternating rounds: through the facade, then straight to gRPC.
 
-    python -m loadtest.overhead [--steps 1] [--rounds 20] [--calls 200]
+    python -m loadtest.overhead [--steps 1] [--rounds 20] [--calls 200] [--compare CHECKOUT]
 
 Starts the local TF Serving-API server (``python -m modelserver``) and one
 facade on its tfserving backend (every feature on, as in the benchmark
@@ -16,6 +16,11 @@ The runner's "1 user" pairs measure each side for 20 s, one after the other,
 and this machine's speed drifts between them by about as much as the
 overhead. Here every round measures both sides within a second, so the drift
 hits both alike; the median of the rounds' differences is the overhead.
+
+``--compare CHECKOUT`` starts a second facade from another checkout of this
+project (``git worktree add /tmp/before <commit>``), with the same settings
+and the same gRPC server, and adds it to every round: two versions of the
+facade measured against each other in the same minutes.
 """
 
 from __future__ import annotations
@@ -38,6 +43,15 @@ from loadtest import procs
 from loadtest.payloads import EXTRA_HISTORY, closes, newest_metadata
 
 MODEL = "aapl"
+
+
+def _facade_env(grpc_port: int, facade_port: int, work: Path) -> dict[str, str]:
+    return {
+        "FACADE_BACKEND": "tfserving",
+        "FACADE_TFSERVING_ADDRESS": f"127.0.0.1:{grpc_port}",
+        "FACADE_KEYS_URL": f"sqlite:///{(work / f'keys-{facade_port}.db').resolve()}",
+        "FACADE_FORECAST_MODE": "graph",
+    }
 
 
 def _facade_call(port: int, key: str, body: bytes, *, stack: contextlib.ExitStack) -> Callable[[], None]:
@@ -96,6 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--rounds", type=int, default=20)
     parser.add_argument("--calls", type=int, default=200, help="calls of each kind per round")
     parser.add_argument("--work", type=Path, default=Path("var") / "overhead", help="logs and the key database")
+    parser.add_argument("--compare", type=Path, help="another checkout of this project: its facade joins every round")
     args = parser.parse_args(argv)
     meta = newest_metadata(MODEL, args.models_dir)
     if meta is None:
@@ -103,29 +118,26 @@ def main(argv: list[str] | None = None) -> int:
     args.work.mkdir(parents=True, exist_ok=True)
     history = closes(meta.window + EXTRA_HISTORY)
     body = json.dumps({"prices": history, "steps": args.steps}).encode()
-    grpc_port, facade_port = procs.free_port(), procs.free_port()
-    env = {
-        "FACADE_BACKEND": "tfserving",
-        "FACADE_TFSERVING_ADDRESS": f"127.0.0.1:{grpc_port}",
-        "FACADE_KEYS_URL": f"sqlite:///{(args.work / f'keys-{facade_port}.db').resolve()}",
-        "FACADE_FORECAST_MODE": "graph",
-    }
+    if args.compare is not None and not (args.compare / "facade" / "__main__.py").is_file():
+        parser.error(f"--compare {args.compare}: not a checkout of this project (no facade/__main__.py)")
+    grpc_port = procs.free_port()
+    trees = {"facade": None} if args.compare is None else {"facade": None, "compared": args.compare.resolve()}
     with contextlib.ExitStack() as stack:
         stack.enter_context(procs.grpc_server(args.models_dir, grpc_port, log=args.work / "grpc_server.log"))
-        stack.enter_context(procs.facade(facade_port, env=env, log=args.work / "facade.log"))
         procs.wait_port(grpc_port)
-        base = f"http://127.0.0.1:{facade_port}"
-        procs.wait_http(f"{base}/ready")
-        sides = {
-            "facade": _facade_call(facade_port, procs.mint_key(base), body, stack=stack),
-            "grpc": _grpc_call(
-                f"127.0.0.1:{grpc_port}",
-                history[-meta.window :],
-                steps=args.steps,
-                scaler=meta.scaler,
-                stack=stack,
-            ),
-        }
+        sides: dict[str, Callable[[], None]] = {}
+        for name, tree in trees.items():
+            port = procs.free_port()
+            env = _facade_env(grpc_port, port, args.work)
+            if tree is not None:  # `python -m facade` run from that checkout imports its own packages
+                env["PYTHONPATH"] = str(tree)
+            stack.enter_context(procs.facade(port, env=env, log=args.work / f"{name}.log", cwd=tree))
+            base = f"http://127.0.0.1:{port}"
+            procs.wait_http(f"{base}/ready")
+            sides[name] = _facade_call(port, procs.mint_key(base), body, stack=stack)
+        sides["grpc"] = _grpc_call(
+            f"127.0.0.1:{grpc_port}", history[-meta.window :], steps=args.steps, scaler=meta.scaler, stack=stack
+        )
         for call in sides.values():  # connections, caches, the server's first calls
             _mean_ms(call, 50)
         print(f"{args.steps}-step calls, one user, {args.rounds} rounds of {args.calls} calls of each kind")
@@ -134,15 +146,24 @@ def main(argv: list[str] | None = None) -> int:
             for name, call in sides.items():
                 rounds[name].append(_mean_ms(call, args.calls))
             facade, direct = rounds["facade"][-1], rounds["grpc"][-1]
-            print(
-                f"round {i + 1:2}: facade {facade:.3f} ms, official gRPC client {direct:.3f} ms: {facade - direct:+.3f}"
-            )
+            line = f"round {i + 1:2}: facade {facade:.3f} ms, official gRPC client {direct:.3f} ms"
+            line += f": {facade - direct:+.3f}"
+            if "compared" in rounds:
+                line += f"; compared facade {rounds['compared'][-1]:.3f} ms: {rounds['compared'][-1] - direct:+.3f}"
+            print(line)
     differences = [f - g for f, g in zip(rounds["facade"], rounds["grpc"], strict=True)]
     facade, direct = statistics.median(rounds["facade"]), statistics.median(rounds["grpc"])
     print(
         f"median: facade {facade:.3f} ms, gRPC {direct:.3f} ms; "
         f"overhead (median of the rounds' differences) {statistics.median(differences):+.3f} ms"
     )
+    if "compared" in rounds:
+        compared = [c - g for c, g in zip(rounds["compared"], rounds["grpc"], strict=True)]
+        against = [f - c for f, c in zip(rounds["facade"], rounds["compared"], strict=True)]
+        print(
+            f"compared facade ({args.compare}): overhead {statistics.median(compared):+.3f} ms; "
+            f"this facade minus it {statistics.median(against):+.3f} ms (medians of the rounds)"
+        )
     return 0
 
 

@@ -80,7 +80,7 @@ def grpc_server(
 
 
 def facade(
-    port: int, *, env: dict[str, str], log: Path | None = None
+    port: int, *, env: dict[str, str], log: Path | None = None, cwd: Path | None = None
 ) -> AbstractContextManager[subprocess.Popen[bytes]]:
     base = {
         "FACADE_PORT": str(port),
@@ -90,7 +90,7 @@ def facade(
         "FACADE_RATE_LIMIT_PER_KEY": "100000000/minute",
         "TF_CPP_MIN_LOG_LEVEL": "3",
     }
-    return process([sys.executable, "-m", "facade"], env={**base, **env}, log=log)
+    return process([sys.executable, "-m", "facade"], env={**base, **env}, log=log, cwd=cwd)
 
 
 def mint_key(base_url: str) -> str:

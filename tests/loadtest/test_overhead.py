@@ -25,3 +25,26 @@ def test_both_sides_answer_in_every_round(
         facade, grpc_ms, difference = (float(g) for g in found.groups())
         assert difference == pytest.approx(facade - grpc_ms, abs=0.002)
     assert lines[3].startswith("median: facade ") and "overhead (median of the rounds' differences)" in lines[3]
+
+
+def test_a_second_checkout_joins_every_round(
+    models_dir: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    checkout = Path(__file__).resolve().parents[2]  # this checkout, compared with itself
+    argv = ["--models-dir", str(models_dir), "--rounds", "2", "--calls", "3", "--work", str(tmp_path)]
+    assert overhead.main([*argv, "--compare", str(checkout)]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    number = r"\d+\.\d{3}"
+    for line in lines[1:3]:
+        pattern = rf"round +\d: facade {number} ms, official gRPC client {number} ms: [+-]{number}; "
+        assert re.fullmatch(pattern + rf"compared facade {number} ms: [+-]{number}", line), line
+    assert re.fullmatch(
+        rf"compared facade \({re.escape(str(checkout))}\): overhead [+-]{number} ms; "
+        rf"this facade minus it [+-]{number} ms \(medians of the rounds\)",
+        lines[4],
+    ), lines[4]
+
+
+def test_compare_needs_a_checkout(models_dir: Path, tmp_path: Path) -> None:
+    with pytest.raises(SystemExit):
+        overhead.main(["--models-dir", str(models_dir), "--work", str(tmp_path), "--compare", str(tmp_path)])
