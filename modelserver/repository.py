@@ -39,9 +39,10 @@ class SignatureCaller:
 
     ``ConcreteFunction.__call__`` binds keyword arguments to the function's
     type, checks them against the traced specs and looks for gradient tapes on
-    every call: about 150 us of Python per call on the development machine
-    (``python -m loadtest.modelcall``), under the GIL, in the thread that the
-    facade's event loop shares it with. The caller checks names, ranks and
+    every call: 50-250 us of the calling thread's CPU per call on the
+    development machine (``python -m loadtest.modelcall --call public``, then
+    ``--call flat``), mostly under the GIL, in the thread that the facade's
+    event loop shares it with. The caller checks names, ranks and
     fixed dimensions against the signature's specs itself (the same refusals,
     in its own words), converts each input to its spec's dtype, and runs the
     function's ``AtomicFunction.call_flat``: what ``__call__`` ends in when no
