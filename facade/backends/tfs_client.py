@@ -45,9 +45,10 @@ def encode(array: npt.NDArray[Any], into: pb.TensorProto | None = None) -> pb.Te
         array: the tensor's values.
         into: an empty TensorProto to fill (a request's input, filled in place); a new one by default.
     """
+    kind, _ = _DTYPES[array.dtype]
     proto = pb.TensorProto() if into is None else into
-    proto.dtype, _ = _DTYPES[array.dtype]
-    proto.tensor_content = np.ascontiguousarray(array, dtype=_LITTLE[proto.dtype]).tobytes()
+    proto.dtype = kind
+    proto.tensor_content = np.ascontiguousarray(array, dtype=_LITTLE[kind]).tobytes()
     dims = proto.tensor_shape.dim
     for size in array.shape:
         dims.add(size=size)
