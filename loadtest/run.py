@@ -9,6 +9,17 @@ original design, the HTTP-ceiling app), runs Locust headless for a fixed user
 count and duration, keeps Locust's CSVs under ``--out``, prints a summary with
 the ratios the project tracks, and saves ``latency.png``. Every process it
 starts is stopped when its scenario ends; Locust stops itself at the deadline.
+
+The scenarios that the tracked ratios compare run as pairs, in alternating
+slices (``--rounds``, default 4, of ``--duration / --rounds`` seconds each):
+the 1-step facade against the HTTP ceiling, and each one-user facade
+scenario against the same work sent straight to gRPC. This machine's speed
+drifts by 2-3x over minutes, so two 20 s runs one after the other can differ
+by more than the facade's own cost; slices a few seconds apart see the same
+machine. Each ratio is the median of its rounds' ratios, and each overhead
+the median of its rounds' differences. A scenario's row adds its slices up:
+requests and failures summed, req/s and mean latency over all its requests,
+p50 the median of its slices', p95 and p99 the worst slice's.
 """
 
 from __future__ import annotations
@@ -17,10 +28,11 @@ import argparse
 import contextlib
 import csv
 import json
+import statistics
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -61,6 +73,13 @@ SCENARIOS = [
     Scenario("1 user: grpc serving_default 10-step loop", "grpc", "GrpcUser", "grpc10loop", users=1),
     Scenario("1 user: facade tfserving 10-step graph", "facade-tfserving-graph", "FacadeUser", "predict10", users=1),
     Scenario("1 user: grpc forecast 10-step", "grpc", "GrpcUser", "grpcforecast10", users=1),
+]
+# Compared in alternating slices when both run: (measured, reference).
+PAIRS = [
+    ("facade embedded 1-step", "ceiling 1-step"),
+    ("1 user: facade tfserving 1-step", "1 user: grpc serving_default 1-step"),
+    ("1 user: facade tfserving 10-step loop", "1 user: grpc serving_default 10-step loop"),
+    ("1 user: facade tfserving 10-step graph", "1 user: grpc forecast 10-step"),
 ]
 
 
@@ -186,6 +205,72 @@ def summarise(prefix: Path) -> dict[str, Any]:
     }
 
 
+def combine(slices: list[dict[str, Any]]) -> dict[str, Any]:
+    """A scenario's row from its alternating slices (the module's docstring says how); the slices under "rounds"."""
+    timed = [m for m in slices if m["requests"] and m["rps"] > 0]
+    requests = sum(m["requests"] for m in slices)
+    seconds = sum(m["requests"] / m["rps"] for m in timed)
+    nan = float("nan")
+    return {
+        "requests": requests,
+        "failures": sum(m["failures"] for m in slices),
+        "rps": sum(m["requests"] for m in timed) / seconds if seconds else nan,
+        "p50": statistics.median(m["p50"] for m in timed) if timed else nan,
+        "p95": max(m["p95"] for m in timed) if timed else nan,
+        "p99": max(m["p99"] for m in timed) if timed else nan,
+        "avg": sum(m["avg"] * m["requests"] for m in timed) / sum(m["requests"] for m in timed) if timed else nan,
+        "rounds": slices,
+    }
+
+
+def plan(chosen: list[Scenario]) -> list[tuple[Scenario, ...]]:
+    """The runs in order: a scenario alone, or both of a pair together, where the first of the two was listed."""
+    by_name = {s.name: s for s in chosen}
+    partner: dict[str, str] = {}
+    for measured, reference in PAIRS:
+        if measured in by_name and reference in by_name:
+            partner[measured], partner[reference] = reference, measured
+    units: list[tuple[Scenario, ...]] = []
+    placed: set[str] = set()
+    for scenario in chosen:
+        if scenario.name in placed:
+            continue
+        unit = (scenario, by_name[partner[scenario.name]]) if scenario.name in partner else (scenario,)
+        units.append(unit)
+        placed.update(s.name for s in unit)
+    return units
+
+
+# Runs one Locust slice: scenario, its host and key, seconds, the CSV prefix -> its summary.
+RunSlice = Callable[[Scenario, str, str, int, Path], dict[str, Any]]
+
+
+def run_unit(
+    unit: tuple[Scenario, ...],
+    hosts: dict[str, tuple[str, str]],
+    *,
+    duration: int,
+    rounds: int,
+    out: Path,
+    run: RunSlice,
+) -> dict[str, dict[str, Any]]:
+    """A lone scenario for ``duration`` seconds, or a pair in ``rounds`` alternating slices.
+
+    ``hosts`` gives each scenario's host and API key; ``run`` runs one Locust slice.
+    """
+    if len(unit) == 1:
+        (scenario,) = unit
+        host, key = hosts[scenario.name]
+        return {scenario.name: run(scenario, host, key, duration, out / _slug(scenario.name))}
+    seconds = max(1, round(duration / rounds))
+    slices: dict[str, list[dict[str, Any]]] = {s.name: [] for s in unit}
+    for i in range(rounds):
+        for scenario in unit:
+            host, key = hosts[scenario.name]
+            slices[scenario.name].append(run(scenario, host, key, seconds, out / f"{_slug(scenario.name)}_r{i + 1}"))
+    return {name: combine(rows) for name, rows in slices.items()}
+
+
 def plot(results: dict[str, dict[str, Any]], out_dir: Path, png: Path) -> None:
     import matplotlib
 
@@ -195,18 +280,27 @@ def plot(results: dict[str, dict[str, Any]], out_dir: Path, png: Path) -> None:
     fig, (ax_rps, ax_lat) = plt.subplots(2, 1, figsize=(14, 8), sharex=True)
     for ax in (ax_rps, ax_lat):
         ax.set_prop_cycle(color=[plt.get_cmap("tab20")(i) for i in range(20)])
-    for name in results:
-        path = out_dir / f"{_slug(name)}_stats_history.csv"
-        if not path.is_file():
-            continue
-        with path.open() as fh:
-            rows = [r for r in csv.DictReader(fh) if r["Name"] == "Aggregated" and r["95%"] not in ("N/A", "")]
-        if not rows:
-            continue
-        t0 = int(rows[0]["Timestamp"])
-        ts = [int(r["Timestamp"]) - t0 for r in rows]
-        ax_rps.plot(ts, [float(r["Requests/s"]) for r in rows], label=name)
-        ax_lat.plot(ts, [float(r["95%"]) for r in rows], label=name)
+    for name, row in results.items():
+        # A paired scenario's slices, one after the other on its own time axis (the gaps between them left out).
+        parts = [f"_r{i + 1}" for i in range(len(row["rounds"]))] if "rounds" in row else [""]
+        ts: list[int] = []
+        rps: list[float] = []
+        p95: list[float] = []
+        for part in parts:
+            path = out_dir / f"{_slug(name)}{part}_stats_history.csv"
+            if not path.is_file():
+                continue
+            with path.open() as fh:
+                rows = [r for r in csv.DictReader(fh) if r["Name"] == "Aggregated" and r["95%"] not in ("N/A", "")]
+            if not rows:
+                continue
+            t0, offset = int(rows[0]["Timestamp"]), ts[-1] + 1 if ts else 0
+            ts += [int(r["Timestamp"]) - t0 + offset for r in rows]
+            rps += [float(r["Requests/s"]) for r in rows]
+            p95 += [float(r["95%"]) for r in rows]
+        if ts:
+            ax_rps.plot(ts, rps, label=name)
+            ax_lat.plot(ts, p95, label=name)
     ax_rps.set_ylabel("requests/s")
     ax_lat.set_ylabel("p95 latency (ms)")
     ax_lat.set_yscale("log")
@@ -223,8 +317,22 @@ def _slug(name: str) -> str:
     return name.replace(" ", "_").replace("/", "-")
 
 
+def _by_round(
+    measured: dict[str, Any], reference: dict[str, Any], value: Callable[[dict[str, Any], dict[str, Any]], float]
+) -> list[float]:
+    """``value`` of each alternating round in which both scenarios answered; [] when they did not run as a pair."""
+    a, b = measured.get("rounds"), reference.get("rounds")
+    if not a or not b or len(a) != len(b):
+        return []
+    return [value(x, y) for x, y in zip(a, b, strict=True) if x["requests"] and y["requests"]]
+
+
+def _listed(values: list[float], fmt: str) -> str:
+    return ", ".join(format(v, fmt) for v in values)
+
+
 def ratios(r: dict[str, dict[str, Any]]) -> list[str]:
-    """The comparisons the project tracks, from whichever scenarios ran."""
+    """The comparisons the project tracks, from whichever scenarios ran (pairs: medians of their rounds)."""
     lines = []
 
     def have(*names: str) -> bool:
@@ -232,8 +340,11 @@ def ratios(r: dict[str, dict[str, Any]]) -> list[str]:
 
     if have("facade embedded 1-step", "ceiling 1-step"):
         f, c = r["facade embedded 1-step"], r["ceiling 1-step"]
+        rounds = _by_round(f, c, lambda x, y: x["rps"] / y["rps"])
+        ratio = statistics.median(rounds) if rounds else f["rps"] / c["rps"]
+        how = f", the median of {len(rounds)} alternating rounds: {_listed(rounds, '.2f')}" if rounds else ""
         lines.append(
-            f"1-step /predict (embedded) vs HTTP ceiling: {f['rps'] / c['rps']:.2f}x req/s "
+            f"1-step /predict (embedded) vs HTTP ceiling: {ratio:.2f}x req/s{how} "
             f"({f['rps']:.0f} vs {c['rps']:.0f}); p99 {f['p99']:.0f} ms; failures {f['failures']}"
         )
     for mode in ("loop", "graph"):
@@ -244,17 +355,16 @@ def ratios(r: dict[str, dict[str, Any]]) -> list[str]:
                 f"10-step ({mode}, embedded) vs baseline: {f['rps'] / b['rps']:.0f}x req/s, "
                 f"{b['p50'] / max(f['p50'], 1):.0f}x lower p50 ({f['p50']:.0f} vs {b['p50']:.0f} ms)"
             )
-    for facade_name, grpc_name in [
-        ("1 user: facade tfserving 1-step", "1 user: grpc serving_default 1-step"),
-        ("1 user: facade tfserving 10-step loop", "1 user: grpc serving_default 10-step loop"),
-        ("1 user: facade tfserving 10-step graph", "1 user: grpc forecast 10-step"),
-    ]:
+    for facade_name, grpc_name in PAIRS[1:]:
         if have(facade_name, grpc_name):
             f, g = r[facade_name], r[grpc_name]
+            rounds = _by_round(f, g, lambda x, y: x["avg"] - y["avg"])
+            mean = statistics.median(rounds) if rounds else f["avg"] - g["avg"]
+            how = f", the median of {len(rounds)} alternating rounds: {_listed(rounds, '+.2f')}" if rounds else ""
             lines.append(
                 f"facade overhead (1 user), {facade_name.removeprefix('1 user: facade tfserving ')}: "
                 f"p50 {f['p50']:.0f} - {g['p50']:.0f} = {f['p50'] - g['p50']:+.0f} ms; "
-                f"mean {f['avg']:.2f} - {g['avg']:.2f} = {f['avg'] - g['avg']:+.2f} ms"
+                f"mean {f['avg']:.2f} - {g['avg']:.2f} ms; overhead {mean:+.2f} ms{how}"
             )
     for backend in ("embedded", "tfserving"):
         loop, graph = f"facade {backend} 10-step loop", f"facade {backend} 10-step graph"
@@ -274,8 +384,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tfserving", help="a real TF Serving gRPC address instead of the local server")
     parser.add_argument("--out", type=Path, default=ROOT / "var" / "loadtest" / time.strftime("%Y%m%d-%H%M%S"))
     parser.add_argument("--scenarios", nargs="*", default=[s.name for s in SCENARIOS], help="names to run")
+    parser.add_argument("--rounds", type=int, default=4, help="alternating slices of each pair of scenarios")
     args = parser.parse_args(argv)
     chosen = [s for s in SCENARIOS if s.name in args.scenarios]
+    if args.rounds < 1:
+        parser.error("--rounds must be at least 1")
     unknown = set(args.scenarios) - {s.name for s in SCENARIOS}
     if unknown:
         parser.error(f"unknown scenarios: {sorted(unknown)}")
@@ -289,19 +402,30 @@ def main(argv: list[str] | None = None) -> int:
             stack.enter_context(procs.grpc_server(models_dir, port, log=args.out / "grpc_server.log"))
             procs.wait_port(port)
             grpc_address = f"127.0.0.1:{port}"
-        for scenario in chosen:
-            with serve(scenario.target, models_dir=models_dir, grpc_address=grpc_address, work=args.out) as host:
-                key = "" if scenario.target == "grpc" else _mint(host, scenario.target)
-                print(f"running {scenario.name!r} for {args.duration}s ...", flush=True)
-                results[scenario.name] = run_locust(
-                    scenario,
-                    host,
-                    key=key,
-                    users=scenario.users or args.users,
-                    duration=args.duration,
-                    prefix=args.out / _slug(scenario.name),
-                    models_dir=models_dir,
-                )
+        for unit in plan(chosen):
+            with contextlib.ExitStack() as servers:
+                hosts: dict[str, tuple[str, str]] = {}
+                for scenario in unit:
+                    host = servers.enter_context(
+                        serve(scenario.target, models_dir=models_dir, grpc_address=grpc_address, work=args.out)
+                    )
+                    hosts[scenario.name] = (host, "" if scenario.target == "grpc" else _mint(host, scenario.target))
+                names = " and ".join(repr(s.name) for s in unit)
+                how = f"in {args.rounds} alternating slices, " if len(unit) > 1 else ""
+                print(f"running {names} {how}for {args.duration}s each ...", flush=True)
+
+                def run(scenario: Scenario, host: str, key: str, seconds: int, prefix: Path) -> dict[str, Any]:
+                    return run_locust(
+                        scenario,
+                        host,
+                        key=key,
+                        users=scenario.users or args.users,
+                        duration=seconds,
+                        prefix=prefix,
+                        models_dir=models_dir,
+                    )
+
+                results.update(run_unit(unit, hosts, duration=args.duration, rounds=args.rounds, out=args.out, run=run))
     print(f"\n{args.users} users, {args.duration}s per scenario, results in {args.out}\n")
     print(
         f"| {'scenario':<36} | {'req/s':>7} | {'p50 ms':>6} | {'p95 ms':>6} | {'p99 ms':>6} | {'requests':>8} | fail |"
