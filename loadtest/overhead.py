@@ -17,6 +17,11 @@ and this machine's speed drifts between them by about as much as the
 overhead. Here every round measures both sides within a second, so the drift
 hits both alike; the median of the rounds' differences is the overhead.
 
+After the rounds it prints the CPU that each kind of call cost, per call, by
+process and thread (``/proc`` counters, so Linux only): the client's calling
+thread, each facade's threads, and the gRPC server's threads, whose cost
+depends on which client called.
+
 ``--compare CHECKOUT`` starts a second facade from another checkout of this
 project (``git worktree add /tmp/before <commit>``), with the same settings
 and the same gRPC server, and adds it to every round: two versions of the
@@ -96,6 +101,39 @@ def _grpc_call(
     return call
 
 
+# Per side: per process ("client", "facade", "compared", "server"), per thread name: CPU seconds.
+Cpu = dict[str, dict[str, dict[str, float]]]
+
+
+def _timed_block(call: Callable[[], None], calls: int, pids: dict[str, int], cpu: dict[str, dict[str, float]]) -> float:
+    """``_mean_ms`` of ``calls`` calls, adding the CPU they cost each watched process's threads into ``cpu``."""
+    before = {name: procs.thread_cpu(pid) for name, pid in pids.items()}
+    own = time.thread_time()
+    ms = _mean_ms(call, calls)
+    spent = {"client": {"calling thread": time.thread_time() - own}}
+    for name, pid in pids.items():
+        after = procs.thread_cpu(pid)
+        spent[name] = {thread: t - before[name].get(thread, 0.0) for thread, t in after.items()}
+    for name, threads in spent.items():
+        into = cpu.setdefault(name, {})
+        for thread, seconds in threads.items():
+            into[thread] = into.get(thread, 0.0) + seconds
+    return ms
+
+
+def _cpu_lines(cpu: Cpu, calls: dict[str, int]) -> list[str]:
+    lines = ["CPU per call over all rounds, by process and thread (us; /proc's 10 ms ticks, summed):"]
+    for side, by_process in cpu.items():
+        parts = []
+        for process, threads in by_process.items():
+            per_call = [(t, s / calls[side] * 1e6) for t, s in sorted(threads.items(), key=lambda kv: -kv[1])]
+            shown = [f"{t} {us:.0f}" for t, us in per_call if us >= 1]
+            if shown:
+                parts.append(f"{process}: {', '.join(shown)}")
+        lines.append(f"  {side} calls: " + "; ".join(parts))
+    return lines
+
+
 def _mean_ms(call: Callable[[], None], calls: int) -> float:
     start = time.perf_counter()
     for _ in range(calls):
@@ -123,15 +161,16 @@ def main(argv: list[str] | None = None) -> int:
     grpc_port = procs.free_port()
     trees = {"facade": None} if args.compare is None else {"facade": None, "compared": args.compare.resolve()}
     with contextlib.ExitStack() as stack:
-        stack.enter_context(procs.grpc_server(args.models_dir, grpc_port, log=args.work / "grpc_server.log"))
+        server = stack.enter_context(procs.grpc_server(args.models_dir, grpc_port, log=args.work / "grpc_server.log"))
         procs.wait_port(grpc_port)
+        pids = {"server": server.pid}
         sides: dict[str, Callable[[], None]] = {}
         for name, tree in trees.items():
             port = procs.free_port()
             env = _facade_env(grpc_port, port, args.work)
             if tree is not None:  # `python -m facade` run from that checkout imports its own packages
                 env["PYTHONPATH"] = str(tree)
-            stack.enter_context(procs.facade(port, env=env, log=args.work / f"{name}.log", cwd=tree))
+            pids[name] = stack.enter_context(procs.facade(port, env=env, log=args.work / f"{name}.log", cwd=tree)).pid
             base = f"http://127.0.0.1:{port}"
             procs.wait_http(f"{base}/ready")
             sides[name] = _facade_call(port, procs.mint_key(base), body, stack=stack)
@@ -142,9 +181,10 @@ def main(argv: list[str] | None = None) -> int:
             _mean_ms(call, 50)
         print(f"{args.steps}-step calls, one user, {args.rounds} rounds of {args.calls} calls of each kind")
         rounds: dict[str, list[float]] = {name: [] for name in sides}
+        cpu: Cpu = {name: {} for name in sides}
         for i in range(args.rounds):
             for name, call in sides.items():
-                rounds[name].append(_mean_ms(call, args.calls))
+                rounds[name].append(_timed_block(call, args.calls, pids, cpu[name]))
             facade, direct = rounds["facade"][-1], rounds["grpc"][-1]
             line = f"round {i + 1:2}: facade {facade:.3f} ms, official gRPC client {direct:.3f} ms"
             line += f": {facade - direct:+.3f}"
@@ -164,6 +204,8 @@ def main(argv: list[str] | None = None) -> int:
             f"compared facade ({args.compare}): overhead {statistics.median(compared):+.3f} ms; "
             f"this facade minus it {statistics.median(against):+.3f} ms (medians of the rounds)"
         )
+    for line in _cpu_lines(cpu, {name: args.rounds * args.calls for name in sides}):
+        print(line)
     return 0
 
 

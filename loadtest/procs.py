@@ -101,6 +101,25 @@ def mint_key(base_url: str) -> str:
         return str(json.load(r)["api_key"])
 
 
+def thread_cpu(pid: int) -> dict[str, float]:
+    """CPU seconds (user and system) of a process's threads so far, added up by thread name (Linux).
+
+    The main thread is named ``main``: Python's other threads share its name unless they set their own.
+    A thread that has ended is no longer counted.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    out: dict[str, float] = {}
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            stat = (task / "stat").read_text()
+        except OSError:  # the thread ended meanwhile
+            continue
+        name = "main" if task.name == str(pid) else stat[stat.index("(") + 1 : stat.rindex(")")]
+        fields = stat[stat.rindex(")") + 2 :].split()  # utime and stime are the 14th and 15th fields
+        out[name] = out.get(name, 0.0) + (int(fields[11]) + int(fields[12])) / tick
+    return out
+
+
 def rss_mb(pid: int) -> float:
     """Resident set size of a process, in MiB (Linux)."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -411,8 +411,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                     hosts[scenario.name] = (host, "" if scenario.target == "grpc" else _mint(host, scenario.target))
                 names = " and ".join(repr(s.name) for s in unit)
-                how = f"in {args.rounds} alternating slices, " if len(unit) > 1 else ""
-                print(f"running {names} {how}for {args.duration}s each ...", flush=True)
+                how = f"in {args.rounds} alternating slices, {args.duration}s each" if len(unit) > 1 else ""
+                print(f"running {names} {how or f'for {args.duration}s'} ...", flush=True)
 
                 def run(scenario: Scenario, host: str, key: str, seconds: int, prefix: Path) -> dict[str, Any]:
                     return run_locust(
