@@ -281,26 +281,25 @@ def plot(results: dict[str, dict[str, Any]], out_dir: Path, png: Path) -> None:
     for ax in (ax_rps, ax_lat):
         ax.set_prop_cycle(color=[plt.get_cmap("tab20")(i) for i in range(20)])
     for name, row in results.items():
-        # A paired scenario's slices, one after the other on its own time axis (the gaps between them left out).
-        parts = [f"_r{i + 1}" for i in range(len(row["rounds"]))] if "rounds" in row else [""]
-        ts: list[int] = []
-        rps: list[float] = []
-        p95: list[float] = []
-        for part in parts:
-            path = out_dir / f"{_slug(name)}{part}_stats_history.csv"
-            if not path.is_file():
-                continue
-            with path.open() as fh:
-                rows = [r for r in csv.DictReader(fh) if r["Name"] == "Aggregated" and r["95%"] not in ("N/A", "")]
-            if not rows:
-                continue
-            t0, offset = int(rows[0]["Timestamp"]), ts[-1] + 1 if ts else 0
-            ts += [int(r["Timestamp"]) - t0 + offset for r in rows]
-            rps += [float(r["Requests/s"]) for r in rows]
-            p95 += [float(r["95%"]) for r in rows]
-        if ts:
-            ax_rps.plot(ts, rps, label=name)
-            ax_lat.plot(ts, p95, label=name)
+        if "rounds" in row:
+            # A paired scenario: one point per slice (its req/s and p95), at the middle of its time in the run.
+            timed = [m for m in row["rounds"] if m["requests"] and m["rps"] > 0]
+            seconds = [m["requests"] / m["rps"] for m in timed]
+            middles = [sum(seconds[:i]) + t / 2 for i, t in enumerate(seconds)]
+            ax_rps.plot(middles, [m["rps"] for m in timed], "o--", label=f"{name} (slices)")
+            ax_lat.plot(middles, [m["p95"] for m in timed], "o--", label=f"{name} (slices)")
+            continue
+        path = out_dir / f"{_slug(name)}_stats_history.csv"
+        if not path.is_file():
+            continue
+        with path.open() as fh:
+            rows = [r for r in csv.DictReader(fh) if r["Name"] == "Aggregated" and r["95%"] not in ("N/A", "")]
+        if not rows:
+            continue
+        t0 = int(rows[0]["Timestamp"])
+        ts = [int(r["Timestamp"]) - t0 for r in rows]
+        ax_rps.plot(ts, [float(r["Requests/s"]) for r in rows], label=name)
+        ax_lat.plot(ts, [float(r["95%"]) for r in rows], label=name)
     ax_rps.set_ylabel("requests/s")
     ax_lat.set_ylabel("p95 latency (ms)")
     ax_lat.set_yscale("log")
