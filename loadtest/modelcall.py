@@ -9,7 +9,7 @@ facade sizes them) and calls a signature on windows of real AAPL closes,
 time, the CPU of the calling thread (the facade's batcher thread: Python and
 whatever TensorFlow runs inline), and the CPU of the whole process (with
 TensorFlow's pool threads), then that per row. Under the facade's 1-step
-load the batches are small, so a row costs what this prints for them.
+load (32 users) batches hold about 11 rows (``docs/benchmarks.md``).
 First it counts the signature's graph nodes (the functions it calls
 included): TensorFlow's executor dispatches each of them on every call,
 whatever the batch size. ``--call public`` calls the signature the public

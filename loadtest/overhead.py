@@ -121,12 +121,13 @@ def _timed_block(call: Callable[[], None], calls: int, pids: dict[str, int], cpu
     return ms
 
 
-def _cpu_lines(cpu: Cpu, calls: dict[str, int]) -> list[str]:
+def _cpu_lines(cpu: Cpu, calls: int) -> list[str]:
+    """``cpu`` per call, each side having made ``calls`` calls."""
     lines = ["CPU per call over all rounds, by process and thread (us; /proc's 10 ms ticks, summed):"]
     for side, by_process in cpu.items():
         parts = []
         for process, threads in by_process.items():
-            per_call = [(t, s / calls[side] * 1e6) for t, s in sorted(threads.items(), key=lambda kv: -kv[1])]
+            per_call = [(t, s / calls * 1e6) for t, s in sorted(threads.items(), key=lambda kv: -kv[1])]
             shown = [f"{t} {us:.0f}" for t, us in per_call if us >= 1]
             if shown:
                 parts.append(f"{process}: {', '.join(shown)}")
@@ -204,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
             f"compared facade ({args.compare}): overhead {statistics.median(compared):+.3f} ms; "
             f"this facade minus it {statistics.median(against):+.3f} ms (medians of the rounds)"
         )
-    for line in _cpu_lines(cpu, {name: args.rounds * args.calls for name in sides}):
+    for line in _cpu_lines(cpu, args.rounds * args.calls):
         print(line)
     return 0
 

@@ -208,17 +208,17 @@ def summarise(prefix: Path) -> dict[str, Any]:
 def combine(slices: list[dict[str, Any]]) -> dict[str, Any]:
     """A scenario's row from its alternating slices (the module's docstring says how); the slices under "rounds"."""
     timed = [m for m in slices if m["requests"] and m["rps"] > 0]
-    requests = sum(m["requests"] for m in slices)
+    answered = sum(m["requests"] for m in timed)
     seconds = sum(m["requests"] / m["rps"] for m in timed)
     nan = float("nan")
     return {
-        "requests": requests,
+        "requests": sum(m["requests"] for m in slices),
         "failures": sum(m["failures"] for m in slices),
-        "rps": sum(m["requests"] for m in timed) / seconds if seconds else nan,
+        "rps": answered / seconds if seconds else nan,
         "p50": statistics.median(m["p50"] for m in timed) if timed else nan,
         "p95": max(m["p95"] for m in timed) if timed else nan,
         "p99": max(m["p99"] for m in timed) if timed else nan,
-        "avg": sum(m["avg"] * m["requests"] for m in timed) / sum(m["requests"] for m in timed) if timed else nan,
+        "avg": sum(m["avg"] * m["requests"] for m in timed) / answered if timed else nan,
         "rounds": slices,
     }
 
@@ -394,6 +394,11 @@ def main(argv: list[str] | None = None) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
     models_dir = args.models_dir.resolve()
     results: dict[str, dict[str, Any]] = {}
+
+    def run(scenario: Scenario, host: str, key: str, seconds: int, prefix: Path) -> dict[str, Any]:
+        users = scenario.users or args.users
+        return run_locust(scenario, host, key=key, users=users, duration=seconds, prefix=prefix, models_dir=models_dir)
+
     with contextlib.ExitStack() as stack:
         grpc_address = args.tfserving or ""
         if not grpc_address and any("tfserving" in s.target or s.target == "grpc" for s in chosen):
@@ -412,18 +417,6 @@ def main(argv: list[str] | None = None) -> int:
                 names = " and ".join(repr(s.name) for s in unit)
                 how = f"in {args.rounds} alternating slices, {args.duration}s each" if len(unit) > 1 else ""
                 print(f"running {names} {how or f'for {args.duration}s'} ...", flush=True)
-
-                def run(scenario: Scenario, host: str, key: str, seconds: int, prefix: Path) -> dict[str, Any]:
-                    return run_locust(
-                        scenario,
-                        host,
-                        key=key,
-                        users=scenario.users or args.users,
-                        duration=seconds,
-                        prefix=prefix,
-                        models_dir=models_dir,
-                    )
-
                 results.update(run_unit(unit, hosts, duration=args.duration, rounds=args.rounds, out=args.out, run=run))
     print(f"\n{args.users} users, {args.duration}s per scenario, results in {args.out}\n")
     print(

@@ -35,8 +35,8 @@ Run = Callable[[Arrays], Arrays]
 _Pending = tuple[Arrays, "asyncio.Future[Arrays]"]
 # Per request of a batch: its outputs, or the exception it alone raised.
 _Outcome = Arrays | BaseException
-# What the worker is handed: the loop to answer on, the batch, and its requests' inputs; None stops it.
-_Work = tuple[asyncio.AbstractEventLoop, list[_Pending], list[Arrays]] | None
+# What the worker is handed: the loop to answer on and the batch; None stops it.
+_Work = tuple[asyncio.AbstractEventLoop, list[_Pending]] | None
 
 
 class MicroBatcher:
@@ -95,14 +95,14 @@ class MicroBatcher:
         if not batch:
             self._busy = False
             return
-        self._work.put((loop, batch, [inputs for inputs, _ in batch]))
+        self._work.put((loop, batch))
 
     def _serve(self) -> None:
         """The worker thread: one batch at a time, each answered on the loop that queued it."""
         while (work := self._work.get()) is not None:
-            loop, batch, requests = work
+            loop, batch = work
             try:
-                outcomes: list[_Outcome] = self._run_batch(requests)
+                outcomes: list[_Outcome] = self._run_batch([inputs for inputs, _ in batch])
             except BaseException as exc:  # whatever happened, every request of the batch hears of it
                 outcomes = [exc] * len(batch)
             try:
